@@ -1,0 +1,3 @@
+from rcm.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""The `rcm` command line: generate, era, nightly, report (see shared contracts, section 2)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from rcm.errors import RcmError
+
+DEFAULT_SAMPLE_LANDING = Path("data/sample/landing")
+DEFAULT_WAREHOUSE = Path("data/warehouse.duckdb")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rcm", description="Revenue-cycle analytics pipeline (encounters, charges, X12 835)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = commands.add_parser("generate", help="write a synthetic landing folder and truth.json")
+    gen.add_argument("--out", type=Path, required=True, help="landing folder to write")
+    gen.add_argument("--encounters", type=_positive, default=1000, help="encounters (default 1000)")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    gen.add_argument(
+        "--start-date", type=_date, default=dt.date(2026, 1, 1), help="first day (2026-01-01)"
+    )
+    gen.add_argument("--days", type=_positive, default=90, help="days of extracts (default 90)")
+
+    era = commands.add_parser("era", help="convert X12 835 files into remittance tables")
+    era.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    era.add_argument("--out", type=Path, required=True, help="folder for one file per table")
+    era.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+
+    nightly = commands.add_parser("nightly", help="load, validate, build, publish and report")
+    nightly.add_argument("--landing", type=Path, default=DEFAULT_SAMPLE_LANDING)
+    nightly.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+
+    report = commands.add_parser("report", help="finance report from the published warehouse")
+    report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    report.add_argument("--out", type=Path, default=Path("data/reports"))
+    report.add_argument("--month", help="YYYY-MM (default: latest month with data)")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "generate":
+        from rcm.generate import generate
+
+        summary = generate(
+            args.out,
+            encounters=args.encounters,
+            seed=args.seed,
+            start_date=args.start_date,
+            days=args.days,
+        )
+        print(summary.describe())
+        return 0
+    if args.command == "era":
+        from rcm.era.convert import convert_files
+
+        result = convert_files(args.files, args.out, fmt=args.format)
+        print(result.describe())
+        return 0
+    raise RcmError(f"'rcm {args.command}' is not available in this version yet")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except RcmError as exc:
+        print(f"rcm {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rcm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
