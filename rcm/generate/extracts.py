@@ -1,0 +1,105 @@
+"""Write the generator's encounter and charge frames as the nightly CSV extracts (contracts §1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+ENCOUNTER_COLUMNS = (
+    "encounter_id",
+    "patient_id",
+    "patient_birth_date",
+    "patient_sex",
+    "facility_id",
+    "department_id",
+    "encounter_type",
+    "admit_date",
+    "discharge_date",
+    "attending_npi",
+    "primary_payer_id",
+    "coder_id",
+    "documented_dx_codes",
+    "documented_px_codes",
+    "note_signed_at",
+    "coded_at",
+    "final_billed_at",
+    "updated_at",
+)
+
+CHARGE_COLUMNS = (
+    "charge_id",
+    "encounter_id",
+    "claim_id",
+    "facility_id",
+    "department_id",
+    "service_date",
+    "posted_date",
+    "cdm_code",
+    "revenue_code",
+    "hcpcs_code",
+    "modifiers",
+    "units",
+    "billed_dx_codes",
+    "charge_amount",
+    "cost_amount",
+    "cost_category",
+    "rendering_npi",
+)
+
+
+def cents_to_decimal_text(column: str | pl.Expr) -> pl.Expr:
+    """Integer cents as a US-dollar decimal string with two places ("-0.05", "1234.50")."""
+    cents = pl.col(column) if isinstance(column, str) else column
+    magnitude = cents.abs()
+    text = pl.concat_str(
+        pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (magnitude // 100).cast(pl.String),
+        pl.lit("."),
+        (magnitude % 100).cast(pl.String).str.zfill(2),
+    )
+    return pl.when(cents.is_null()).then(None).otherwise(text)
+
+
+def _as_text(frame: pl.DataFrame, money: tuple[str, ...]) -> pl.DataFrame:
+    """Format every column as the extract text: lists joined by ';', ISO dates and timestamps."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if name in money:
+            exprs.append(cents_to_decimal_text(name).alias(name))
+        elif isinstance(dtype, pl.List):
+            exprs.append(pl.col(name).list.join(";").alias(name))
+        elif isinstance(dtype, pl.Datetime):
+            exprs.append(pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S").alias(name))
+        elif dtype == pl.Date:
+            exprs.append(pl.col(name).dt.strftime("%Y-%m-%d").alias(name))
+        else:
+            exprs.append(pl.col(name).cast(pl.String).alias(name))
+    return frame.select(exprs)
+
+
+def write_daily_csv(
+    frame: pl.DataFrame,
+    folder: Path,
+    prefix: str,
+    columns: tuple[str, ...],
+    money: tuple[str, ...] = (),
+) -> list[Path]:
+    """One CSV per `file_date`: `<folder>/<prefix>_YYYY-MM-DD.csv`, contract columns in order.
+
+    `money` names Int64 cent columns written as decimal dollars. Empty fields are nulls.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if frame.height == 0:
+        return written
+    parts = frame.sort("file_date", maintain_order=True).partition_by(
+        "file_date", as_dict=True, maintain_order=True
+    )
+    for (file_date,), part in parts.items():
+        assert isinstance(file_date, dt.date)
+        path = folder / f"{prefix}_{file_date.isoformat()}.csv"
+        _as_text(part.select(columns), money).write_csv(path, null_value="")
+        written.append(path)
+    return written
