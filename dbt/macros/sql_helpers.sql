@@ -1,0 +1,158 @@
+{#-
+    Small SQL helpers. Anything specific to DuckDB lives here (as `duckdb__` dispatch
+    implementations), so the models stay portable; a port to another warehouse adds
+    `<adapter>__` versions of these macros only.
+-#}
+
+{#- First day of the month of a date or timestamp, as a DATE. -#}
+{% macro month_start(expression) -%}
+    cast({{ dbt.date_trunc('month', expression) }} as date)
+{%- endmacro %}
+
+{#- Money: decimal(18,2). -#}
+{% macro money(expression) -%}
+    cast({{ expression }} as decimal(18, 2))
+{%- endmacro %}
+
+{#- numerator / denominator, null when the denominator is 0 or null (rates: ratio of sums). -#}
+{% macro safe_ratio(numerator, denominator) -%}
+    cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0)
+{%- endmacro %}
+
+{#- A code compared as upper case without dots or blanks. -#}
+{% macro normalize_code(expression) -%}
+    nullif(upper(replace(replace(trim({{ expression }}), '.', ''), ' ', '')), '')
+{%- endmacro %}
+
+{#- One row per element of a list column (used in a select list). -#}
+{% macro unnest_list(list_expression) -%}
+    {{ return(adapter.dispatch('unnest_list', 'rcm')(list_expression)) }}
+{%- endmacro %}
+{% macro duckdb__unnest_list(list_expression) -%}
+    unnest({{ list_expression }})
+{%- endmacro %}
+
+{#- The 1-based position of each element, alongside unnest_list in the same select list. -#}
+{% macro unnest_list_position(list_expression) -%}
+    {{ return(adapter.dispatch('unnest_list_position', 'rcm')(list_expression)) }}
+{%- endmacro %}
+{% macro duckdb__unnest_list_position(list_expression) -%}
+    generate_subscripts({{ list_expression }}, 1)
+{%- endmacro %}
+
+{#- First element of a list (null for an empty or null list). -#}
+{% macro list_first(list_expression) -%}
+    {{ return(adapter.dispatch('list_first', 'rcm')(list_expression)) }}
+{%- endmacro %}
+{% macro duckdb__list_first(list_expression) -%}
+    {{ list_expression }}[1]
+{%- endmacro %}
+
+{#- Number of elements of a list (0 for null). -#}
+{% macro list_size(list_expression) -%}
+    {{ return(adapter.dispatch('list_size', 'rcm')(list_expression)) }}
+{%- endmacro %}
+{% macro duckdb__list_size(list_expression) -%}
+    coalesce(len({{ list_expression }}), 0)
+{%- endmacro %}
+
+{#- A list column with each element normalized as a code, nulls and blanks dropped. -#}
+{% macro normalize_code_list(list_expression) -%}
+    {{ return(adapter.dispatch('normalize_code_list', 'rcm')(list_expression)) }}
+{%- endmacro %}
+{% macro duckdb__normalize_code_list(list_expression) -%}
+    list_filter(
+        list_transform({{ list_expression }}, lambda code: {{ normalize_code('code') }}),
+        lambda code: code is not null
+    )
+{%- endmacro %}
+
+{#- Is a value in a list column. -#}
+{% macro list_has(list_expression, value_expression) -%}
+    {{ return(adapter.dispatch('list_has', 'rcm')(list_expression, value_expression)) }}
+{%- endmacro %}
+{% macro duckdb__list_has(list_expression, value_expression) -%}
+    coalesce(list_contains({{ list_expression }}, {{ value_expression }}), false)
+{%- endmacro %}
+
+{#- Does text fully match a regular expression. -#}
+{% macro regex_full_match(expression, pattern) -%}
+    {{ return(adapter.dispatch('regex_full_match', 'rcm')(expression, pattern)) }}
+{%- endmacro %}
+{% macro duckdb__regex_full_match(expression, pattern) -%}
+    regexp_full_match({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- Median of an expression (aggregate). -#}
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median', 'rcm')(expression)) }}
+{%- endmacro %}
+{% macro duckdb__median(expression) -%}
+    median({{ expression }})
+{%- endmacro %}
+
+{#- Pseudonymous key: md5 of a salt (dbt var patient_key_salt) and the value. -#}
+{% macro pseudonymize(expression) -%}
+    md5({{ dbt.concat(["'" ~ var('patient_key_salt') ~ "|'", expression]) }})
+{%- endmacro %}
+
+{#-
+    True when a 10-character text is a valid NPI: 10 digits whose last is the Luhn check
+    digit computed over the 9-digit base with the constant 24 for the 80840 prefix (same
+    rule as rcm.npi.is_valid_npi). False for null.
+-#}
+{% macro npi_is_valid(expression) -%}
+    coalesce(
+        length({{ expression }}) = 10
+        and {{ regex_full_match(expression, '[0-9]{10}') }}
+        and (
+            10 - (
+                24
+                {%- for position in range(1, 10) %}
+                {#- from the right of the 9-digit base: positions 9, 7, 5, 3, 1 are doubled #}
+                {%- if (9 - position) % 2 == 0 %}
+                + (
+                    (ascii(substr({{ expression }}, {{ position }}, 1)) - 48) * 2
+                    - case when (ascii(substr({{ expression }}, {{ position }}, 1)) - 48) >= 5 then 9 else 0 end
+                )
+                {%- else %}
+                + (ascii(substr({{ expression }}, {{ position }}, 1)) - 48)
+                {%- endif %}
+                {%- endfor %}
+            ) % 10
+        ) % 10 = (ascii(substr({{ expression }}, 10, 1)) - 48),
+        false
+    )
+{%- endmacro %}
+
+{#- A SQL list of quoted text literals from a list (e.g. a dbt var): ('1', '2'). -#}
+{% macro text_list(values) -%}
+    ({% for value in values %}'{{ value }}'{{ ", " if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- Integer division truncating toward zero, for non-negative operands exact floor. -#}
+{% macro integer_divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('integer_divide', 'rcm')(numerator, denominator)) }}
+{%- endmacro %}
+{% macro duckdb__integer_divide(numerator, denominator) -%}
+    (({{ numerator }}) // ({{ denominator }}))
+{%- endmacro %}
+
+{#- Round half to even (banker's rounding) to `digits` decimals. -#}
+{% macro round_half_even(expression, digits) -%}
+    {{ return(adapter.dispatch('round_half_even', 'rcm')(expression, digits)) }}
+{%- endmacro %}
+{% macro duckdb__round_half_even(expression, digits) -%}
+    round_even({{ expression }}, {{ digits }})
+{%- endmacro %}
+
+{#- An exact integer type wide enough for cents x cents products. -#}
+{% macro wide_integer_type() -%}
+    {{ return(adapter.dispatch('wide_integer_type', 'rcm')()) }}
+{%- endmacro %}
+{% macro default__wide_integer_type() -%}
+    decimal(38, 0)
+{%- endmacro %}
+{% macro duckdb__wide_integer_type() -%}
+    hugeint
+{%- endmacro %}

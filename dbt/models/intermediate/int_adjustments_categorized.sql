@@ -1,0 +1,94 @@
+-- One row per CAS triplet, claim level and line level together, with its remittance
+-- context and its CARC category from the seed carc_categories. A seed row for the exact
+-- group code wins over the wildcard group '*'; a CARC absent from the seed is
+-- 'uncategorized' and not a denial.
+
+with claim_adjustments as (
+
+    select * from {{ ref('stg_era__claim_adjustments') }}
+
+),
+
+line_adjustments as (
+
+    select * from {{ ref('stg_era__line_adjustments') }}
+
+),
+
+remittance_claims as (
+
+    select * from {{ ref('int_remittance_claims_ranked') }}
+
+),
+
+carc_categories as (
+
+    select * from {{ ref('carc_categories') }}
+
+),
+
+unioned as (
+
+    select
+        adjustment_id,
+        'claim' as adjustment_level,
+        era_claim_id,
+        cast(null as varchar) as era_service_line_id,
+        group_code,
+        carc_code,
+        adjustment_amount,
+        adjustment_quantity
+    from claim_adjustments
+
+    union all
+
+    select
+        adjustment_id,
+        'line' as adjustment_level,
+        era_claim_id,
+        era_service_line_id,
+        group_code,
+        carc_code,
+        adjustment_amount,
+        adjustment_quantity
+    from line_adjustments
+
+),
+
+categorized as (
+
+    select
+        unioned.*,
+        coalesce(exact_group.denial_category, any_group.denial_category, 'uncategorized')
+            as denial_category,
+        coalesce(exact_group.is_denial, any_group.is_denial, false) as is_denial
+    from unioned
+    left join carc_categories as exact_group
+        on unioned.group_code = exact_group.group_code
+        and unioned.carc_code = exact_group.carc_code
+    left join carc_categories as any_group
+        on any_group.group_code = '*'
+        and unioned.carc_code = any_group.carc_code
+
+),
+
+final as (
+
+    select
+        categorized.*,
+        remittance_claims.claim_id,
+        remittance_claims.era_payment_id,
+        remittance_claims.remittance_date,
+        remittance_claims.remittance_month,
+        remittance_claims.payer_id,
+        remittance_claims.facility_id,
+        remittance_claims.claim_status_code,
+        remittance_claims.is_first_adjudication,
+        remittance_claims.is_reversal
+    from categorized
+    left join remittance_claims
+        on categorized.era_claim_id = remittance_claims.era_claim_id
+
+)
+
+select * from final

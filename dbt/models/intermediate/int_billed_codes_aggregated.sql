@@ -1,0 +1,63 @@
+-- One row per encounter x code system x code billed on any of its charge lines:
+-- ICD-10-CM codes from billed_dx_codes, CPT/HCPCS from hcpcs_code. A code counts as
+-- billed (is_billed) when the lines carrying it sum to a positive charge, so a line fully
+-- reversed by a credit is not billed. A code listed twice on one line counts once there.
+
+with charges as (
+
+    select * from {{ ref('stg_ehr__charges') }}
+
+),
+
+line_dx_codes as (
+
+    select distinct
+        charge_id,
+        encounter_id,
+        service_date,
+        charge_amount,
+        'icd10cm' as code_system,
+        {{ unnest_list('billed_dx_codes') }} as code
+    from charges
+
+),
+
+line_px_codes as (
+
+    select
+        charge_id,
+        encounter_id,
+        service_date,
+        charge_amount,
+        'hcpcs' as code_system,
+        hcpcs_code as code
+    from charges
+    where hcpcs_code is not null
+
+),
+
+line_codes as (
+
+    select * from line_dx_codes
+    union all
+    select * from line_px_codes
+
+),
+
+aggregated as (
+
+    select
+        encounter_id,
+        code_system,
+        code,
+        count(*) as charge_lines,
+        min(service_date) as first_service_date,
+        {{ money('sum(charge_amount)') }} as net_charge_amount,
+        sum(charge_amount) > 0 as is_billed
+    from line_codes
+    where code is not null
+    group by encounter_id, code_system, code
+
+)
+
+select * from aggregated

@@ -1,0 +1,227 @@
+-- One row per documentation gap occurrence (domain.md Part A, "Documentation gaps").
+-- gap_month = month of the encounter's discharge_date, else admit_date. department_id is
+-- the charge line's for line-level gaps (unsupported_charge, late_charge) and the
+-- encounter's for encounter-level gaps (missed_charge, unsigned_note, missing_element).
+-- Charge lines are judged against the latest version of their encounter; lines whose
+-- encounter is unknown cannot be judged and are left out.
+
+with encounters as (
+
+    select * from {{ ref('stg_ehr__encounters') }}
+
+),
+
+charges as (
+
+    select * from {{ ref('stg_ehr__charges') }}
+
+),
+
+documented_codes as (
+
+    select * from {{ ref('int_documented_codes_unnested') }}
+
+),
+
+encounter_months as (
+
+    select
+        encounter_id,
+        facility_id,
+        department_id,
+        encounter_type,
+        discharge_date,
+        documented_px_codes,
+        documented_dx_codes,
+        attending_npi,
+        note_signed_at,
+        final_billed_at,
+        {{ month_start('coalesce(discharge_date, admit_date)') }} as gap_month
+    from encounters
+
+),
+
+encounter_charge_totals as (
+
+    select
+        encounter_id,
+        count(*) as charge_lines,
+        sum(charge_amount) as charge_amount
+    from charges
+    group by encounter_id
+
+),
+
+unsupported_charges as (
+
+    select
+        encounter_months.gap_month,
+        encounter_months.facility_id,
+        charges.department_id,
+        'unsupported_charge' as gap_type,
+        charges.encounter_id,
+        charges.charge_id,
+        charges.hcpcs_code as code,
+        1 as charge_lines,
+        charges.charge_amount as dollars_at_risk
+    from charges
+    inner join encounter_months
+        on charges.encounter_id = encounter_months.encounter_id
+    where charges.hcpcs_code is not null
+        and not {{ list_has('encounter_months.documented_px_codes', 'charges.hcpcs_code') }}
+
+),
+
+charged_codes as (
+
+    select distinct
+        encounter_id,
+        hcpcs_code
+    from charges
+    where hcpcs_code is not null
+
+),
+
+unit_charges as (
+
+    select
+        facility_id,
+        hcpcs_code,
+        -- in cents, rounded half to even to the cent (same as the generator's truth)
+        {{ round_half_even(median('cast(charge_amount * 100 as double) / units'), 0) }} / 100
+            as median_unit_charge
+    from charges
+    where hcpcs_code is not null
+        and charge_amount > 0
+        and units > 0
+    group by facility_id, hcpcs_code
+
+),
+
+missed_charges as (
+
+    select
+        encounter_months.gap_month,
+        encounter_months.facility_id,
+        encounter_months.department_id,
+        'missed_charge' as gap_type,
+        encounter_months.encounter_id,
+        cast(null as varchar) as charge_id,
+        documented_codes.code,
+        0 as charge_lines,
+        unit_charges.median_unit_charge as dollars_at_risk
+    from documented_codes
+    inner join encounter_months
+        on documented_codes.encounter_id = encounter_months.encounter_id
+    left join charged_codes
+        on documented_codes.encounter_id = charged_codes.encounter_id
+        and documented_codes.code = charged_codes.hcpcs_code
+    left join unit_charges
+        on encounter_months.facility_id = unit_charges.facility_id
+        and documented_codes.code = unit_charges.hcpcs_code
+    where documented_codes.code_system = 'hcpcs'
+        and charged_codes.hcpcs_code is null
+
+),
+
+unsigned_notes as (
+
+    select
+        encounter_months.gap_month,
+        encounter_months.facility_id,
+        encounter_months.department_id,
+        'unsigned_note' as gap_type,
+        encounter_months.encounter_id,
+        cast(null as varchar) as charge_id,
+        cast(null as varchar) as code,
+        coalesce(encounter_charge_totals.charge_lines, 0) as charge_lines,
+        coalesce(encounter_charge_totals.charge_amount, 0) as dollars_at_risk
+    from encounter_months
+    left join encounter_charge_totals
+        on encounter_months.encounter_id = encounter_charge_totals.encounter_id
+    where encounter_months.final_billed_at is not null
+        and (
+            encounter_months.note_signed_at is null
+            or encounter_months.note_signed_at > encounter_months.final_billed_at
+        )
+
+),
+
+missing_elements as (
+
+    select
+        encounter_months.gap_month,
+        encounter_months.facility_id,
+        encounter_months.department_id,
+        'missing_element' as gap_type,
+        encounter_months.encounter_id,
+        cast(null as varchar) as charge_id,
+        cast(null as varchar) as code,
+        coalesce(encounter_charge_totals.charge_lines, 0) as charge_lines,
+        coalesce(encounter_charge_totals.charge_amount, 0) as dollars_at_risk
+    from encounter_months
+    left join encounter_charge_totals
+        on encounter_months.encounter_id = encounter_charge_totals.encounter_id
+    where encounter_months.final_billed_at is not null
+        and (
+            {{ list_first('encounter_months.documented_dx_codes') }} is null
+            or not {{ npi_is_valid('encounter_months.attending_npi') }}
+        )
+
+),
+
+late_charges as (
+
+    select
+        encounter_months.gap_month,
+        encounter_months.facility_id,
+        charges.department_id,
+        'late_charge' as gap_type,
+        charges.encounter_id,
+        charges.charge_id,
+        charges.hcpcs_code as code,
+        1 as charge_lines,
+        charges.charge_amount as dollars_at_risk
+    from charges
+    inner join encounter_months
+        on charges.encounter_id = encounter_months.encounter_id
+    where {{ dbt.datediff(
+        "case when encounter_months.encounter_type = 'inpatient'"
+        ~ " then encounter_months.discharge_date else charges.service_date end",
+        'charges.posted_date',
+        'day'
+    ) }} > {{ var('bill_hold_days') }}
+
+),
+
+unioned as (
+
+    select * from unsupported_charges
+    union all
+    select * from missed_charges
+    union all
+    select * from unsigned_notes
+    union all
+    select * from missing_elements
+    union all
+    select * from late_charges
+
+),
+
+final as (
+
+    select
+        gap_month,
+        facility_id,
+        department_id,
+        gap_type,
+        encounter_id,
+        charge_id,
+        code,
+        charge_lines,
+        {{ money('dollars_at_risk') }} as dollars_at_risk
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,85 @@
+-- One row per coded encounter (coded_at not null) x code system x code in B ∪ D, where
+-- B = codes billed (int_billed_codes_aggregated.is_billed) and D = codes documented.
+-- is_valid: ICD-10-CM billable (a leaf) in ref.icd10cm; CPT/HCPCS of valid form
+-- (5 digits, a letter and 4 digits, or a category III code: 4 digits and T).
+
+with encounters as (
+
+    select * from {{ ref('stg_ehr__encounters') }}
+
+),
+
+billed_codes as (
+
+    select * from {{ ref('int_billed_codes_aggregated') }}
+    where is_billed
+
+),
+
+documented_codes as (
+
+    select * from {{ ref('int_documented_codes_unnested') }}
+
+),
+
+icd10cm as (
+
+    select * from {{ ref('stg_ref__icd10cm') }}
+
+),
+
+coded_encounters as (
+
+    select encounter_id
+    from encounters
+    where coded_at is not null
+
+),
+
+compared as (
+
+    select
+        coalesce(billed_codes.encounter_id, documented_codes.encounter_id) as encounter_id,
+        coalesce(billed_codes.code_system, documented_codes.code_system) as code_system,
+        coalesce(billed_codes.code, documented_codes.code) as code,
+        billed_codes.code is not null as is_billed,
+        documented_codes.code is not null as is_documented
+    from billed_codes
+    full outer join documented_codes
+        on billed_codes.encounter_id = documented_codes.encounter_id
+        and billed_codes.code_system = documented_codes.code_system
+        and billed_codes.code = documented_codes.code
+
+),
+
+validated as (
+
+    select
+        compared.encounter_id,
+        compared.code_system,
+        compared.code,
+        compared.is_billed,
+        compared.is_documented,
+        case
+            when compared.code_system = 'icd10cm' then coalesce(icd10cm.is_billable, false)
+            else {{ regex_full_match('compared.code', '[0-9]{5}|[A-Z][0-9]{4}|[0-9]{4}T') }}
+        end as is_valid
+    from compared
+    inner join coded_encounters
+        on compared.encounter_id = coded_encounters.encounter_id
+    left join icd10cm
+        on compared.code_system = 'icd10cm'
+        and compared.code = icd10cm.icd10cm_code
+
+),
+
+final as (
+
+    select
+        *,
+        is_billed and is_documented and is_valid as is_correct
+    from validated
+
+)
+
+select * from final

@@ -1,0 +1,26 @@
+-- One row per claim-level CAS triplet (group code, CARC, amount, quantity).
+-- Positive amounts reduce the payment.
+
+with source as (
+
+    select * from {{ source('raw', 'era_claim_adjustments') }}
+
+),
+
+renamed as (
+
+    select
+        cast(adjustment_key as varchar) as adjustment_id,
+        cast(claim_key as varchar) as era_claim_id,
+        cast(payment_key as varchar) as era_payment_id,
+        cast(segment_position as bigint) as segment_position,
+        cast(triplet_index as integer) as triplet_index,
+        upper(trim(cast(group_code as varchar))) as group_code,
+        upper(trim(cast(reason_code as varchar))) as carc_code,
+        {{ money('adjustment_amount') }} as adjustment_amount,
+        cast(adjustment_quantity as double) as adjustment_quantity
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,370 @@
+"""`dbt build` on a tiny hand-made warehouse; the marts must equal values worked out by hand.
+
+The fixture (tests/dbt/dbt_warehouse_fixture.py) has five encounters, twelve charge lines and
+three 835 transactions. The expected rows below are computed by hand from those rows and
+the shipped seeds (domain.md Part A); the comments show the arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt_warehouse_fixture import build_warehouse
+
+pytestmark = pytest.mark.integration
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
+
+
+def D(text: str) -> Decimal:
+    return Decimal(text)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    from dbt.cli.main import dbtRunner
+
+    tmp = tmp_path_factory.mktemp("dbt_build")
+    path = tmp / "warehouse.duckdb"
+    build_warehouse(path)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RCM_WAREHOUSE", str(path))
+    mp.setenv("DO_NOT_TRACK", "1")
+    try:
+        result = dbtRunner().invoke(
+            [
+                "build",
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--target-path",
+                str(tmp / "target"),
+                "--log-path",
+                str(tmp / "logs"),
+                "--no-partial-parse",
+                "--threads",
+                "4",
+                "--quiet",
+            ]
+        )
+    finally:
+        mp.undo()
+        _close_dbt_connections()
+    failures = []
+    if result.result is not None:
+        failures = [
+            f"{r.node.unique_id}: {r.status} {r.message or ''}"
+            for r in result.result
+            if str(r.status) not in ("success", "pass")
+        ]
+    assert result.success, f"dbt build failed: {result.exception or failures}"
+    return path
+
+
+def _close_dbt_connections() -> None:
+    """dbt-duckdb keeps its database open in-process; close it so the test can read the file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.adapters.factory import reset_adapters
+
+    DuckDBConnectionManager.close_all_connections()
+    reset_adapters()
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def approx_row(row: tuple) -> tuple:
+    return tuple(pytest.approx(v) if isinstance(v, float) else v for v in row)
+
+
+def test_schemas_are_not_prefixed(warehouse):
+    sql = "select distinct table_schema from information_schema.tables"
+    schemas = {r[0] for r in rows(warehouse, sql)}
+    assert {"staging", "intermediate", "marts", "ref", "raw"} <= schemas
+
+
+def test_coding_accuracy(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, facility_id, coder_id, encounters_coded, encounters_accurate,
+               encounter_accuracy_rate, codes_billed, codes_invalid, codes_unsupported,
+               codes_missed, code_accuracy_rate
+        from marts.coding_accuracy order by month, coder_id
+    """,
+    )
+    # Jan, C1: E1 B={I10,E119,99223,85025} D={I10,E119,99223}: unsupported 1, correct 3 of 4.
+    #          E2 B={J189,99213,71046} (36415 charged then reversed: not billed)
+    #             D={J189,71046,99213,36415}: missed 1, correct 3 of 4.
+    #          E5 B=D={Z0000,99395}: accurate, 2 of 2.
+    #          -> coded 3, accurate 1, billed 4+3+2=9, correct 8 / compared 10.
+    #          The older E1 version (coder C9, coded Jan 4) lost to the newer updated_at.
+    # Feb, C2: E3 B={R07,99284} D={R07,99284,93005}; R07 is a header (not billable):
+    #          invalid 1, missed 1, correct 1 of 3.
+    assert [approx_row(r) for r in got] == [
+        (JAN, "F01", "C1", 3, 1, 1 / 3, 9, 0, 1, 1, 0.8),
+        (FEB, "F01", "C2", 1, 0, 0.0, 2, 1, 0, 1, 1 / 3),
+    ]
+
+
+def test_denial_rates(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, facility_id, payer_id, claims_remitted, claims_denied,
+               initial_denial_rate, charges_remitted, charges_denied, denial_rate_dollars,
+               claims_denied_full, claims_denied_partial, claims_overturned,
+               overturned_amount, initial_denial_rate_hfma_3m
+        from marts.denial_rates order by month, facility_id nulls last
+    """,
+    )
+    # Feb (P1, Feb 1): CL1 partial (paid 900, line CO-97), CL2 full (paid 0, CO-197).
+    #   Both overturned: CL1 net 900-900+950 = 950 > 900 (+50); CL2 net 0+280 > 0 (+280).
+    # Feb (P3, name only): CLX has no charge lines -> facility null, payer = N102.
+    # Mar (P2, DTM*405 Mar 5): CL3 paid 0 with PR-1 only: not denied. HFMA prior 3 months
+    #   for F01 x BCBS = Feb: 2 denied / 2 remitted.
+    assert [approx_row(r) for r in got] == [
+        (
+            FEB,
+            "F01",
+            "BCBS",
+            2,
+            2,
+            1.0,
+            D("1700.00"),
+            D("1700.00"),
+            1.0,
+            1,
+            1,
+            2,
+            D("330.00"),
+            None,
+        ),
+        (
+            FEB,
+            None,
+            "ACME HEALTH",
+            1,
+            0,
+            0.0,
+            D("100.00"),
+            D("0.00"),
+            0.0,
+            0,
+            0,
+            0,
+            D("0.00"),
+            None,
+        ),
+        (MAR, "F01", "BCBS", 1, 0, 0.0, D("800.00"), D("0.00"), 0.0, 0, 0, 0, D("0.00"), 1.0),
+    ]
+
+
+def test_denials_by_reason(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, payer_id, carc_group, carc_code, denial_category, lines_denied,
+               dollars_denied
+        from marts.denials_by_reason order by carc_code
+    """,
+    )
+    # CO-45 and PR-2 on the same remittance are not denials; CO-45 on P2 is not first.
+    assert got == [
+        (FEB, "BCBS", "CO", "197", "authorization", 1, D("350.00")),
+        (FEB, "BCBS", "CO", "97", "bundling_ncci", 1, D("50.00")),
+    ]
+
+
+def test_documentation_gaps(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, department_id, gap_type, encounters_affected, charge_lines,
+               dollars_at_risk
+        from marts.documentation_gaps order by month, department_id, gap_type
+    """,
+    )
+    # E1 (inpatient, discharged Jan 6): CH03 85025 not documented -> unsupported $50;
+    #   posted Jan 12 = discharge + 6 > 4 -> late $50 (department of the line: LAB).
+    # E2: note never signed, final billed -> unsigned: its 4 lines, 200+150+25-25 = $350.
+    # E3 (Feb): signed after final billing -> unsigned $800; NPI check digit fails ->
+    #   missing_element $800; 93005 documented not charged -> missed at the median unit
+    #   charge of 93005 at F01: median(120/1, 200/2, 90/1) = $100.
+    # E4: 93306 documented, never charged anywhere -> missed, $ null.
+    assert got == [
+        (JAN, "F01-CLINIC", "unsigned_note", 1, 4, D("350.00")),
+        (JAN, "F01-LAB", "late_charge", 1, 1, D("50.00")),
+        (JAN, "F01-LAB", "unsupported_charge", 1, 1, D("50.00")),
+        (FEB, "F01-CARD", "missed_charge", 1, 0, None),
+        (FEB, "F01-ED", "missed_charge", 1, 0, D("100.00")),
+        (FEB, "F01-ED", "missing_element", 1, 1, D("800.00")),
+        (FEB, "F01-ED", "unsigned_note", 1, 1, D("800.00")),
+    ]
+
+
+def test_facility_cost_burden(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, department_id, cost_category, encounters, charges, cost, payments,
+               cost_to_charge_ratio, cost_to_payment_ratio, margin
+        from marts.facility_cost_burden order by month, department_id, cost_category
+    """,
+    )
+    # Costs: direct when given, else charge x CCR of F01 (seed): clinic/ED/lab/imaging/
+    #   cardiology families; rev 0990 has no family -> F01 hospital-wide '*' 0.262.
+    # Payments: CL1 net 950 over CH01/02/03 (1000/300/50): running 703.70, 914.81, 950
+    #   -> 703.70, 211.11, 35.19. CL2 net 280 over CH04..07 (200/150/25/-25): 160, 120,
+    #   20, -20. CL3 net 0. CL4, CL5 not remitted -> 0.
+    assert [approx_row(r) for r in got] == [
+        # CH04 (200, direct 80, paid 160) + CH12 (180, direct 60, not remitted)
+        (
+            JAN,
+            "F01-CLINIC",
+            "professional",
+            2,
+            D("380.00"),
+            D("140.00"),
+            D("160.00"),
+            140 / 380,
+            140 / 160,
+            D("20.00"),
+        ),
+        # CH03 (50 x 0.126 = 6.30, 35.19) + CH06 (25 x 0.126 = 3.15, 20) + CH07 (-3.15, -20)
+        (
+            JAN,
+            "F01-LAB",
+            "other",
+            2,
+            D("50.00"),
+            D("6.30"),
+            D("35.19"),
+            6.30 / 50,
+            6.30 / 35.19,
+            D("28.89"),
+        ),
+        # CH02: 300 x 0.262 = 78.60, paid 211.11
+        (
+            JAN,
+            "F01-MEDSURG",
+            "professional",
+            1,
+            D("300.00"),
+            D("78.60"),
+            D("211.11"),
+            0.262,
+            78.60 / 211.11,
+            D("132.51"),
+        ),
+        # CH01: direct 400, paid 703.70
+        (
+            JAN,
+            "F01-MEDSURG",
+            "room_and_board",
+            1,
+            D("1000.00"),
+            D("400.00"),
+            D("703.70"),
+            0.4,
+            400 / 703.70,
+            D("303.70"),
+        ),
+        # CH05: 150 x 0.098 = 14.70, paid 120
+        (
+            JAN,
+            "F01-RAD",
+            "other",
+            1,
+            D("150.00"),
+            D("14.70"),
+            D("120.00"),
+            0.098,
+            14.70 / 120,
+            D("105.30"),
+        ),
+        # CH09..11: 120, 200, 90 x 0.127 = 15.24 + 25.40 + 11.43
+        (FEB, "F01-CARD", "other", 1, D("410.00"), D("52.07"), D("0.00"), 0.127, None, D("-52.07")),
+        # CH08: 800 x 0.241 = 192.80, CL3 paid 0
+        (FEB, "F01-ED", "other", 1, D("800.00"), D("192.80"), D("0.00"), 0.241, None, D("-192.80")),
+    ]
+
+
+def test_fct_claims_and_dim_encounters(warehouse):
+    claims = rows(
+        warehouse,
+        """
+        select claim_id, facility_id, is_adjudicated, is_denied, denial_type, is_overturned,
+               net_paid_amount, remittance_count
+        from marts.fct_claims order by claim_id
+    """,
+    )
+    assert claims == [
+        ("CL1", "F01", True, True, "partial", True, D("950.00"), 3),
+        ("CL2", "F01", True, True, "full", True, D("280.00"), 2),
+        ("CL3", "F01", True, False, None, False, D("0.00"), 1),
+        ("CL4", "F01", False, False, None, False, None, 0),
+        ("CL5", "F01", False, False, None, False, None, 0),
+        ("CLX", None, True, False, None, False, D("80.00"), 1),
+    ]
+    columns = {
+        r[0]
+        for r in rows(
+            warehouse,
+            """
+        select column_name from information_schema.columns
+        where table_schema = 'marts' and table_name = 'dim_encounters'
+    """,
+        )
+    }
+    assert "patient_id" not in columns and "patient_birth_date" not in columns
+    encounters = rows(
+        warehouse,
+        """
+        select encounter_id, coder_id, patient_age_at_admit, is_attending_npi_valid,
+               count(*) over (partition by patient_key) as encounters_of_patient
+        from marts.dim_encounters order by encounter_id
+    """,
+    )
+    # E1 and E4 share MRN1 -> same pseudonymous key; E1 is its latest version (coder C1).
+    assert encounters == [
+        ("E1", "C1", 65, True, 2),
+        ("E2", "C1", 65, True, 1),
+        ("E3", "C2", 65, False, 1),
+        ("E4", None, 65, True, 2),
+        ("E5", "C1", 65, True, 1),
+    ]
+
+
+def test_every_mart_column_is_documented(warehouse):
+    import yaml
+
+    spec = yaml.safe_load((DBT_DIR / "models" / "marts" / "_marts__models.yml").read_text())
+    documented = {
+        model["name"]: {c["name"] for c in model.get("columns", []) if c.get("description")}
+        for model in spec["models"]
+        if model.get("description")
+    }
+    built: dict[str, set[str]] = {}
+    for table, column in rows(
+        warehouse,
+        """
+        select table_name, column_name from information_schema.columns
+        where table_schema = 'marts'
+    """,
+    ):
+        built.setdefault(table, set()).add(column)
+    assert set(built) == set(documented)
+    for table, columns in built.items():
+        assert columns == documented[table], table
