@@ -94,12 +94,15 @@ def write_daily_csv(
     written: list[Path] = []
     if frame.height == 0:
         return written
-    parts = frame.sort("file_date", maintain_order=True).partition_by(
-        "file_date", as_dict=True, maintain_order=True
-    )
-    for (file_date,), part in parts.items():
+    # one sort and one text conversion for all days, then zero-copy slices per day
+    ordered = frame.select("file_date", *columns).sort("file_date", maintain_order=True)
+    days = ordered.group_by("file_date", maintain_order=True).len()
+    text = _as_text(ordered.drop("file_date"), money)
+    offset = 0
+    for file_date, rows in days.iter_rows():
         assert isinstance(file_date, dt.date)
         path = folder / f"{prefix}_{file_date.isoformat()}.csv"
-        _as_text(part.select(columns), money).write_csv(path, null_value="")
+        text.slice(offset, rows).write_csv(path, null_value="")
         written.append(path)
+        offset += rows
     return written
