@@ -1,0 +1,171 @@
+"""Turn GX validation results into PHI-free rows and store them in ops.validation_results."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+RESULTS_TABLE = "ops.validation_results"
+_EXCEPTION_LINE = re.compile(r"^([\w.]*(?:Error|Exception)):", re.MULTILINE)
+
+# One row per expectation per validated load. Counts and percentages only: never values.
+RESULTS_DDL = f"""
+create table if not exists {RESULTS_TABLE} (
+    load_id varchar not null,
+    extract varchar not null,
+    table_name varchar not null,
+    suite_name varchar not null,
+    expectation_id varchar,
+    expectation_type varchar not null,
+    column_name varchar,
+    severity varchar not null,
+    success boolean not null,
+    element_count bigint,
+    unexpected_count bigint,
+    unexpected_percent double,
+    observed_value varchar,
+    raised_exception boolean not null,
+    exception_type varchar,
+    description varchar,
+    run_at timestamp not null
+)
+"""
+
+RESULT_COLUMNS = (
+    "load_id",
+    "extract",
+    "table_name",
+    "suite_name",
+    "expectation_id",
+    "expectation_type",
+    "column_name",
+    "severity",
+    "success",
+    "element_count",
+    "unexpected_count",
+    "unexpected_percent",
+    "observed_value",
+    "raised_exception",
+    "exception_type",
+    "description",
+    "run_at",
+)
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """The result of validating one load against its extract's suite."""
+
+    load_id: str
+    extract: str
+    table: str
+    suite_name: str
+    success: bool
+    has_critical_failure: bool
+    has_warning_failure: bool
+    results: list[dict[str, Any]] = field(default_factory=list)
+    row_count: int | None = None
+    data_docs_index: str | None = None
+    run_at: datetime | None = None
+    elapsed_seconds: float = 0.0
+
+    @property
+    def action(self) -> str:
+        """``quarantine`` (a critical expectation failed), ``flag`` (a warning) or ``load``."""
+        if self.has_critical_failure:
+            return "quarantine"
+        return "flag" if self.has_warning_failure else "load"
+
+    def failed(self) -> list[dict[str, Any]]:
+        return [row for row in self.results if not row["success"]]
+
+
+def _summary(expectation_type: str, result: dict[str, Any], success: bool) -> str:
+    """Counts and percentages only -- never the observed values themselves."""
+    if "unexpected_count" in result and result.get("unexpected_count") is not None:
+        count, total = result["unexpected_count"], result.get("element_count")
+        pct = result.get("unexpected_percent")
+        text = f"{count} unexpected"
+        if total is not None:
+            text += f" of {total} rows"
+        if pct is not None:
+            text += f" ({pct:.4g}%)"
+        return text
+    observed = result.get("observed_value")
+    if expectation_type == "unexpected_rows_expectation":
+        return f"{observed} unexpected rows"
+    if expectation_type == "expect_table_columns_to_match_set":
+        mismatched = (result.get("details") or {}).get("mismatched") or {}
+        missing = len(mismatched.get("missing") or [])
+        return f"{missing} required columns missing" if missing or not success else "all present"
+    if expectation_type == "expect_column_proportion_of_unique_values_to_be_between":
+        return f"unique proportion {observed:.9g}" if observed is not None else "no values"
+    if expectation_type == "expect_table_row_count_to_be_between":
+        return f"{observed} rows"
+    return "passed" if success else "failed"
+
+
+def result_row(
+    evr: Any, *, load_id: str, extract: str, table: str, suite_name: str, run_at: datetime
+) -> dict[str, Any]:
+    """One PHI-free results row from a GX ExpectationValidationResult."""
+    config = evr.expectation_config
+    kwargs = config.kwargs or {}
+    result = evr.result or {}
+    info = evr.exception_info or {}
+    raised = bool(info.get("raised_exception")) or any(
+        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
+    )
+    exception_type = None
+    if raised:
+        # The exception class only: DuckDB messages can quote the offending value.
+        tracebacks = [info.get("exception_traceback")] + [
+            v.get("exception_traceback") for v in info.values() if isinstance(v, dict)
+        ]
+        text = next((t for t in tracebacks if t), "") or ""
+        names = [m.group(1) for m in _EXCEPTION_LINE.finditer(text)]
+        exception_type = names[-1].rsplit(".", 1)[-1] if names else "Exception"
+    column = kwargs.get("column")
+    if column is None and kwargs.get("column_list"):
+        column = ",".join(kwargs["column_list"])
+    unexpected = result.get("unexpected_count")
+    if unexpected is None and config.type == "unexpected_rows_expectation":
+        unexpected = result.get("observed_value")
+    severity = getattr(config, "severity", None) or "critical"
+    return {
+        "load_id": load_id,
+        "extract": extract,
+        "table_name": table,
+        "suite_name": suite_name,
+        "expectation_id": config.id,
+        "expectation_type": config.type,
+        "column_name": column,
+        "severity": str(getattr(severity, "value", severity)),
+        "success": bool(evr.success),
+        "element_count": result.get("element_count"),
+        "unexpected_count": unexpected if isinstance(unexpected, int) else None,
+        "unexpected_percent": result.get("unexpected_percent"),
+        "observed_value": "error" if raised else _summary(config.type, result, evr.success),
+        "raised_exception": raised,
+        "exception_type": exception_type,
+        "description": config.description,
+        "run_at": run_at,
+    }
+
+
+def record_results(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome) -> int:
+    """Append the outcome's rows to ops.validation_results (created if missing)."""
+    con.execute("create schema if not exists ops")
+    con.execute(RESULTS_DDL)
+    rows = [tuple(row[c] for c in RESULT_COLUMNS) for row in outcome.results]
+    if rows:
+        placeholders = ", ".join("?" for _ in RESULT_COLUMNS)
+        con.executemany(
+            f"insert into {RESULTS_TABLE} ({', '.join(RESULT_COLUMNS)}) values ({placeholders})",
+            rows,
+        )
+    return len(rows)
