@@ -39,7 +39,7 @@ bench: setup ## the benchmarks (minutes; writes benchmarks/out/)
 
 sample: setup ## regenerate the committed sample landing folder (fixed seed)
 	rm -rf data/sample/landing
-	$(BIN)/rcm generate --out data/sample/landing --encounters 150 --seed 7 --start-date 2026-01-01 --days 75
+	$(BIN)/rcm generate --out data/sample/landing --encounters 160 --seed 7 --start-date 2026-01-01 --days 45
 
 clean: ## remove the virtualenv, warehouse and build output
 	rm -rf $(VENV) data/warehouse.duckdb* dbt/target dbt/logs .pytest_cache

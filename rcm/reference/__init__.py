@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import polars as pl
@@ -13,13 +13,12 @@ def data_path(name: str):
     return resources.files("rcm.reference") / "data" / name
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_reference(name: str) -> pl.DataFrame:
     """A shipped reference CSV as a polars frame (all columns text unless numeric)."""
     with resources.as_file(data_path(name)) as path:
         return pl.read_csv(path, infer_schema_length=0).with_columns(
-            pl.col(c).cast(pl.Float64)
-            for c in _NUMERIC.get(name, ())
+            pl.col(c).cast(pl.Float64) for c in _NUMERIC.get(name, ())
         )
 
 

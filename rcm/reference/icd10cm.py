@@ -31,7 +31,8 @@ def header_codes() -> tuple[str, ...]:
             {
                 code
                 for code in icd.get_all_codes(False)
-                if "-" not in code and not icd.is_leaf(code)
+                if "-" not in code
+                and not icd.is_leaf(code)
                 and icd.is_category_or_subcategory(code)
             }
         )

@@ -10,23 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from marts_truth import GRAINS, assert_mart_equals_truth
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-
-GRAINS = {
-    "coding_accuracy": ["month", "facility_id", "coder_id"],
-    "denial_rates": ["month", "facility_id", "payer_id"],
-    "denials_by_reason": ["month", "payer_id", "carc_group", "carc_code", "denial_category"],
-    "documentation_gaps": ["month", "facility_id", "department_id", "gap_type"],
-    "facility_cost_burden": ["month", "facility_id", "department_id", "cost_category"],
-}
 
 
 @pytest.fixture(scope="module")
@@ -83,38 +75,11 @@ def built(tmp_path_factory):
     return warehouse, truth
 
 
-def _key(row: dict, grain: list[str]) -> tuple:
-    return tuple(None if row[c] is None else str(row[c]) for c in grain)
-
-
 @pytest.mark.parametrize("mart", list(GRAINS))
 def test_mart_equals_truth(built, mart):
     warehouse, truth = built
-    grain = GRAINS[mart]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        cursor = con.execute(f"select * from marts.{mart}")
-        names = [d[0] for d in cursor.description]
-        records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        got = {_key(r, grain): r for r in records}
+        assert_mart_equals_truth(con, mart, truth)
     finally:
         con.close()
-    want = {_key(r, grain): r for r in truth[mart]}
-    assert set(got) == set(want)
-    for key, expected in want.items():
-        for column, value in expected.items():
-            if column in grain:
-                continue
-            if column.endswith("_cents"):
-                actual = got[key][column.removesuffix("_cents")]
-                actual = None if actual is None else int(Decimal(actual) * 100)
-                assert actual == value, (key, column)
-            elif isinstance(value, float) or isinstance(got[key][column], float):
-                assert (got[key][column] is None) == (value is None), (key, column)
-                if value is not None:
-                    assert got[key][column] == pytest.approx(value, rel=1e-9, abs=1e-12), (
-                        key,
-                        column,
-                    )
-            else:
-                assert got[key][column] == value, (key, column)

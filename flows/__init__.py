@@ -1,0 +1,1 @@
+"""Prefect flows: thin run books that compose the `rcm` package's steps."""

@@ -1,0 +1,1 @@
+"""Operational records of the nightly run (ops schema)."""
