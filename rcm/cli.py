@@ -96,30 +96,20 @@ def _run(args: argparse.Namespace) -> int:
     raise RcmError(f"'rcm {args.command}' is not available in this version yet")
 
 
-class _OneLineFailures(logging.Filter):
-    """Keep log records to their message line: failures end in one line, not a traceback.
-
-    Every stage failure already carries its one-line cause; set RCM_DEBUG=1 to see tracebacks.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info, record.exc_text = None, None
-        return True
-
-
 def _quiet_known_failures() -> None:
-    """Attach `_OneLineFailures` to every configured log handler (Prefect's console included)."""
+    """Log records keep one line per exception, not a traceback (set RCM_DEBUG=1 for those).
+
+    Stage failures already carry their one-line cause; Prefect's handlers (including the ones
+    its temporary server sets up later) would otherwise print whole tracebacks.
+    """
     if os.environ.get("RCM_DEBUG"):
         return
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in logging.Logger.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
-    ]
-    for logger in loggers:
-        for handler in logger.handlers:
-            if not any(isinstance(f, _OneLineFailures) for f in handler.filters):
-                handler.addFilter(_OneLineFailures())
+
+    def one_line(_formatter: logging.Formatter, exc_info) -> str:
+        exc_type, exc, _ = exc_info
+        return f"{exc_type.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+    logging.Formatter.formatException = one_line  # type: ignore[method-assign]
 
 
 def _flow(name: str):
@@ -136,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # a run on a closed network: no phone-home from Prefect's temporary server
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # the temporary server's shutdown can report events it could not flush; that is its own
+    # housekeeping, not the run's outcome (which the flow and the exit status give)
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     try:
         return _run(args)
     except RcmError as exc:

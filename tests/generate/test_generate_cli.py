@@ -301,3 +301,14 @@ def test_injected_rates_are_realised(encounters, truth) -> None:
     assert abs(rate - expected) <= tolerance, (rate, expected)
     gaps = [r for r in truth["documentation_gaps"] if r["gap_type"] == "unsigned_note"]
     assert sum(r["encounters_affected"] for r in gaps) == unsigned
+
+
+def test_every_835_balances(landing: Path) -> None:
+    clps, transactions = remit_text.read_claims(sorted((landing / "remittances").glob("*.835")))
+    assert clps and transactions
+    for clp in clps:  # claim: charge - (claim + line adjustments) = paid
+        assert clp["charge"] - sum(amount for *_, amount in clp["cas"]) == clp["paid"], clp
+        for line in clp["lines"]:  # line: charge - line adjustments = paid
+            assert line["charge"] - line["adj"] == line["paid"]
+    for tx in transactions:  # transaction: sum of claim paid - PLB = BPR02
+        assert tx["clp_paid"] - tx["plb"] == tx["bpr"], tx["file"]
