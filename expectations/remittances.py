@@ -87,9 +87,20 @@ TOLERANCE = 0.005
 
 
 def related_tables(claims_table: str) -> dict[str, str]:
-    """Sibling tables of ``claims_table`` (``schema.table``), by logical name."""
-    schema = claims_table.rsplit(".", 1)[0] + "." if "." in claims_table else ""
-    return {name: schema + table for name, table in TABLES.items()}
+    """Sibling tables of ``claims_table`` (``schema.table``), by logical name.
+
+    The siblings share the claims table's schema and name prefix: ``<prefix>claims`` ->
+    ``<prefix><logical name>`` (``raw.remit_claims`` -> ``raw.remit_payments``; the loader's
+    staged ``ops.load_batch_era_claims`` -> ``ops.load_batch_era_payments``; the raw
+    ``raw.era_claims`` -> ``raw.era_payments``). A claims table named otherwise: the names
+    in ``TABLES``, in its schema.
+    """
+    schema, _, name = claims_table.rpartition(".")
+    schema = schema + "." if schema else ""
+    if name.endswith("claims"):
+        prefix = schema + name[: -len("claims")]
+        return {logical: prefix + logical for logical in TABLES}
+    return {logical: schema + table for logical, table in TABLES.items()}
 
 
 def check_columns(column_types: Mapping[str, str]) -> list[Check]:

@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 #: `warnings` (iterable of str). A critical failure quarantines the whole file.
 BatchValidator = Callable[[duckdb.DuckDBPyConnection, str, str, str], Any]
 
-#: remittance hook: (con, files, load_run_id) -> iterable of ManifestRow-like results.
-RemittanceLoader = Callable[[duckdb.DuckDBPyConnection, list[LandingFile], str], Any]
+#: remittance hook: (con, files, load_run_id[, validate_batch=hook]) -> iterable of
+#: FileResult-like results. `load_landing` passes `validate_batch` (keyword) only when it has
+#: a hook; the default loader (rcm.load.remittances) validates each 835 file's tables with it.
+RemittanceLoader = Callable[..., Any]
 
 TO_LOAD = "load_batch"  # temp table: the rows about to be appended to raw
 #: what the validation hook sees: a committed copy of TO_LOAD, so that validators working on
@@ -652,7 +654,8 @@ def load_landing(
 
     Encounters and charges are loaded here; remittance files go to `remittance_loader`
     (default: `rcm.load.remittances.default_remittance_loader()`, None while the 835 parser
-    is not available - the files then stay pending, unrecorded, and load on a later run).
+    is not available - the files then stay pending, unrecorded, and load on a later run),
+    with `validate_batch` passed on as a keyword when given (every 835 file validated too).
     """
     started = time.monotonic()
     summary = LoadSummary(load_run_id)
@@ -667,7 +670,8 @@ def load_landing(
 
             remittance_loader = default_remittance_loader()
         if remit_files and remittance_loader is not None:
-            for result in remittance_loader(con, remit_files, load_run_id) or ():
+            hook = {} if validate_batch is None else {"validate_batch": validate_batch}
+            for result in remittance_loader(con, remit_files, load_run_id, **hook) or ():
                 summary.files.append(result)
         else:
             summary.remittances_pending = remit_files
