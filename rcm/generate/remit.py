@@ -365,8 +365,8 @@ def _prepare_payers(payers: pl.DataFrame, config: RemitConfig, seed: int) -> pl.
 def _prepare_facilities(facilities: pl.DataFrame, facility_ids: list[str], seed: int):
     rng = np.random.default_rng([seed, 8352])
     f = facilities.with_columns(pl.col("facility_id").cast(pl.String))
-    f = f.join(pl.DataFrame({"facility_id": facility_ids}), on="facility_id", how="full",
-               coalesce=True)  # fmt: skip
+    remitted = pl.DataFrame({"facility_id": facility_ids}, schema={"facility_id": pl.String})
+    f = f.join(remitted, on="facility_id", how="full", coalesce=True)
     f = f.sort("facility_id")
     n = f.height
     base = rng.integers(100_000_000, 199_999_999, n)

@@ -312,3 +312,14 @@ def test_every_835_balances(landing: Path) -> None:
             assert line["charge"] - line["adj"] == line["paid"]
     for tx in transactions:  # transaction: sum of claim paid - PLB = BPR02
         assert tx["clp_paid"] - tx["plb"] == tx["bpr"], tx["file"]
+
+
+def test_a_window_too_short_for_any_remittance(tmp_path: Path) -> None:
+    # payers remit after about 20 days: a 15-day window has claims but no 835 yet
+    from rcm.generate import generate
+
+    summary = generate(tmp_path / "landing", encounters=60, seed=3, days=15)
+    assert summary.claims > 0 and summary.remitted_claims == 0
+    assert not list((tmp_path / "landing" / "remittances").glob("*.835"))
+    truth = json.loads((tmp_path / "landing" / "truth.json").read_text())
+    assert truth["denial_rates"] == [] and truth["coding_accuracy"]
