@@ -100,10 +100,10 @@ def publish(working: Path, warehouse: Path) -> None:
 
 
 @task(name="record run")
-def record(working: Path, record: RunRecord) -> None:
+def log_run(working: Path, run: RunRecord) -> None:
     con = wh.connect(working)
     try:
-        record_run(con, record)
+        record_run(con, run)
     finally:
         con.close()
 
@@ -127,6 +127,6 @@ def nightly(
     run.add_load(summary)
     run.stage("dbt build", build_models, working)
     run.finish("success")
-    record(working, run)
-    publish(working, warehouse_path)
+    run.stage("record run", log_run, working, run)
+    run.stage("publish", publish, working, warehouse_path)
     return run

@@ -7,46 +7,11 @@ from pathlib import Path
 
 import polars as pl
 
-ENCOUNTER_COLUMNS = (
-    "encounter_id",
-    "patient_id",
-    "patient_birth_date",
-    "patient_sex",
-    "facility_id",
-    "department_id",
-    "encounter_type",
-    "admit_date",
-    "discharge_date",
-    "attending_npi",
-    "primary_payer_id",
-    "coder_id",
-    "documented_dx_codes",
-    "documented_px_codes",
-    "note_signed_at",
-    "coded_at",
-    "final_billed_at",
-    "updated_at",
-)
+from rcm.load.extracts import EXTRACTS
 
-CHARGE_COLUMNS = (
-    "charge_id",
-    "encounter_id",
-    "claim_id",
-    "facility_id",
-    "department_id",
-    "service_date",
-    "posted_date",
-    "cdm_code",
-    "revenue_code",
-    "hcpcs_code",
-    "modifiers",
-    "units",
-    "billed_dx_codes",
-    "charge_amount",
-    "cost_amount",
-    "cost_category",
-    "rendering_npi",
-)
+# the column order of contracts.md section 1, from the one spec the loader also types by
+ENCOUNTER_COLUMNS = EXTRACTS["encounters"].names
+CHARGE_COLUMNS = EXTRACTS["charges"].names
 
 
 def cents_to_decimal_text(column: str | pl.Expr) -> pl.Expr:
