@@ -35,39 +35,15 @@ from expectations._common import (
     text,
     unique,
 )
+from rcm.load.extracts import EXTRACTS
 
 EXTRACT = "charges"
 SUITE_NAME = "rcm_charges"
 
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "charge_id",
-    "encounter_id",
-    "claim_id",
-    "facility_id",
-    "department_id",
-    "service_date",
-    "posted_date",
-    "cdm_code",
-    "revenue_code",
-    "hcpcs_code",
-    "modifiers",
-    "units",
-    "billed_dx_codes",
-    "charge_amount",
-    "cost_amount",
-    "cost_category",
-    "rendering_npi",
-)
+# the contract columns and accepted values: one spec, shared with the loader
+REQUIRED_COLUMNS: tuple[str, ...] = EXTRACTS["charges"].names
 
-COST_CATEGORIES = [
-    "supplies",
-    "drugs",
-    "nursing",
-    "surgical_instruments",
-    "room_and_board",
-    "professional",
-    "other",
-]
+COST_CATEGORIES = list(EXTRACTS["charges"].accepted["cost_category"])
 
 # Plausible range of one charge line in US dollars (negative = credit / reversal).
 CHARGE_AMOUNT_MIN = -1_000_000

@@ -28,33 +28,16 @@ from expectations._common import (
     passes,
     unique,
 )
+from rcm.load.extracts import EXTRACTS
 
 EXTRACT = "encounters"
 SUITE_NAME = "rcm_encounters"
 
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "encounter_id",
-    "patient_id",
-    "patient_birth_date",
-    "patient_sex",
-    "facility_id",
-    "department_id",
-    "encounter_type",
-    "admit_date",
-    "discharge_date",
-    "attending_npi",
-    "primary_payer_id",
-    "coder_id",
-    "documented_dx_codes",
-    "documented_px_codes",
-    "note_signed_at",
-    "coded_at",
-    "final_billed_at",
-    "updated_at",
-)
+# the contract columns and accepted values: one spec, shared with the loader
+REQUIRED_COLUMNS: tuple[str, ...] = EXTRACTS["encounters"].names
 
-ENCOUNTER_TYPES = ["inpatient", "outpatient", "emergency", "observation", "ambulatory_surgery"]
-PATIENT_SEXES = ["F", "M", "U"]
+ENCOUNTER_TYPES = list(EXTRACTS["encounters"].accepted["encounter_type"])
+PATIENT_SEXES = list(EXTRACTS["encounters"].accepted["patient_sex"])
 
 
 def check_columns(column_types: Mapping[str, str]) -> list[Check]:
