@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 
 from rcm.generate.config import DEFAULT_CONFIG, ENCOUNTER_TYPES, ClinicalConfig
 from rcm.generate.world import World
+from rcm.load.extracts import EXTRACTS
 
 DAY = 86_400
 _EPOCH = dt.date(1970, 1, 1)
@@ -938,28 +939,7 @@ def simulate_clinical(
             _to_datetimes(v_t, start_date, np.ones(v_t.size, dtype=bool)).alias("updated_at"),
             _to_dates(v_day, start_date).alias("file_date"),
         )
-        .select(
-            "encounter_id",
-            "patient_id",
-            "patient_birth_date",
-            "patient_sex",
-            "facility_id",
-            "department_id",
-            "encounter_type",
-            "admit_date",
-            "discharge_date",
-            "attending_npi",
-            "primary_payer_id",
-            "coder_id",
-            "documented_dx_codes",
-            "documented_px_codes",
-            "note_signed_at",
-            "coded_at",
-            "final_billed_at",
-            "updated_at",
-            "file_date",
-            pl.col("^_.*$"),
-        )
+        .select(*EXTRACTS["encounters"].names, "file_date", pl.col("^_.*$"))
     )
 
     # ---- charges frame ---------------------------------------------------------------------

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_build import DBT_DIR, dbt_build
 from dbt_warehouse_fixture import build_warehouse
 
 pytestmark = pytest.mark.integration
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
 
 
@@ -27,53 +27,11 @@ def D(text: str) -> Decimal:
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> Path:
-    from dbt.cli.main import dbtRunner
-
     tmp = tmp_path_factory.mktemp("dbt_build")
     path = tmp / "warehouse.duckdb"
     build_warehouse(path)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RCM_WAREHOUSE", str(path))
-    mp.setenv("DO_NOT_TRACK", "1")
-    try:
-        result = dbtRunner().invoke(
-            [
-                "build",
-                "--project-dir",
-                str(DBT_DIR),
-                "--profiles-dir",
-                str(DBT_DIR),
-                "--target-path",
-                str(tmp / "target"),
-                "--log-path",
-                str(tmp / "logs"),
-                "--no-partial-parse",
-                "--threads",
-                "4",
-                "--quiet",
-            ]
-        )
-    finally:
-        mp.undo()
-        _close_dbt_connections()
-    failures = []
-    if result.result is not None:
-        failures = [
-            f"{r.node.unique_id}: {r.status} {r.message or ''}"
-            for r in result.result
-            if str(r.status) not in ("success", "pass")
-        ]
-    assert result.success, f"dbt build failed: {result.exception or failures}"
+    dbt_build(path, tmp)
     return path
-
-
-def _close_dbt_connections() -> None:
-    """dbt-duckdb keeps its database open in-process; close it so the test can read the file."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.adapters.factory import reset_adapters
-
-    DuckDBConnectionManager.close_all_connections()
-    reset_adapters()
 
 
 def rows(path: Path, sql: str) -> list[tuple]:

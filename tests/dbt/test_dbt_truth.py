@@ -10,26 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_build import dbt_build
 from marts_truth import GRAINS, assert_mart_equals_truth
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.adapters.factory import reset_adapters
-    from dbt.cli.main import dbtRunner
-
     from rcm.generate import generate
     from rcm.load import load_landing, open_working_copy, publish
-    from rcm.reference.icd10cm import code_table
+    from rcm.reference.warehouse import ensure_icd10cm
 
     tmp = tmp_path_factory.mktemp("dbt_truth")
     landing = tmp / "landing"
@@ -39,38 +33,11 @@ def built(tmp_path_factory):
     load_landing(landing, working, "truth-test")
     con = duckdb.connect(str(working))
     try:
-        con.execute("create schema if not exists ref")
-        con.register("icd_frame", code_table().to_arrow())
-        con.execute("create table if not exists ref.icd10cm as select * from icd_frame")
+        ensure_icd10cm(con)
     finally:
         con.close()
     publish(working, warehouse)
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RCM_WAREHOUSE", str(warehouse))
-    try:
-        result = dbtRunner().invoke(
-            [
-                "build",
-                "--project-dir",
-                str(DBT_DIR),
-                "--profiles-dir",
-                str(DBT_DIR),
-                "--target-path",
-                str(tmp / "target"),
-                "--log-path",
-                str(tmp / "logs"),
-                "--no-partial-parse",
-                "--threads",
-                "4",
-                "--quiet",
-            ]
-        )
-    finally:
-        mp.undo()
-        DuckDBConnectionManager.close_all_connections()
-        reset_adapters()
-    assert result.success, f"dbt build failed: {result.exception}"
+    dbt_build(warehouse, tmp)
     truth = json.loads((landing / "truth.json").read_text())
     return warehouse, truth
 
