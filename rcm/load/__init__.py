@@ -25,6 +25,7 @@ from rcm.load.warehouse import (
     ensure_schema,
     open_working_copy,
     publish,
+    release_working_copy,
     working_path,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "open_working_copy",
     "pending_files",
     "publish",
+    "release_working_copy",
     "working_path",
 ]

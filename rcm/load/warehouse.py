@@ -8,6 +8,7 @@ leaves the published file as it was; the next run starts again from the publishe
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -30,52 +31,90 @@ def _owner_path(working: Path) -> Path:
     return working.with_name(working.name + ".pid")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+# Lock files this process holds, by path: the open descriptor carries the flock. The kernel
+# drops the lock when the process dies, however it dies, so a dead run never blocks the next
+# one (a pid written in a file could be recycled by an unrelated process; a flock cannot).
+_HELD: dict[Path, int] = {}
+
+
+def _take_lock(owner: Path) -> bool:
+    """Hold an exclusive flock on `owner` (created if missing); False if another process has it."""
+    key = owner.resolve()
+    if key in _HELD:
         return True
+    fd = os.open(owner, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _HELD[key] = fd
     return True
+
+
+def _release_lock(owner: Path) -> None:
+    fd = _HELD.pop(owner.resolve(), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _holder(owner: Path) -> str:
+    try:
+        pid = owner.read_text().strip()
+    except OSError:
+        pid = ""
+    return f"pid {pid}" if pid.isdigit() else "another process"
 
 
 def cleanup_stale_working_copies(warehouse: Path) -> list[Path]:
     """Remove a working copy (and its WAL) left by a run that died; refuse if its owner lives.
 
-    Returns the paths removed. A working copy owned by this very process is also removed
-    (a previous attempt in the same process that did not publish).
+    The owner is whoever holds the flock on `<working copy>.pid` (the file also names its pid,
+    for people). Taking that lock is what makes a copy stale: its owner is gone. This process
+    keeps the lock (for `open_working_copy`); `publish` or `release_working_copy` let it go.
+    Returns the paths removed. A copy owned by this very process (an earlier attempt in the
+    same process that did not publish) is removed too.
     """
     working = working_path(warehouse)
     owner = _owner_path(working)
-    if owner.exists():
-        try:
-            pid = int(owner.read_text().strip() or 0)
-        except (OSError, ValueError):
-            pid = 0
-        if pid and pid != os.getpid() and _pid_alive(pid):
-            raise RcmError(
-                f"another load (pid {pid}) is building {working.name}; loads into one "
-                "warehouse run one after another"
-            )
+    if not _take_lock(owner):
+        raise RcmError(
+            f"another load ({_holder(owner)}) is building {working.name}; loads into one "
+            "warehouse run one after another"
+        )
     removed = []
-    for path in (working, working.with_name(working.name + ".wal"), owner):
+    for path in (working, working.with_name(working.name + ".wal")):
         if path.exists():
             path.unlink()
             removed.append(path)
     return removed
 
 
+def release_working_copy(warehouse: Path) -> None:
+    """Drop this process's working copy and its lock (a run that ends without publishing)."""
+    working = working_path(warehouse)
+    owner = _owner_path(working)
+    if owner.resolve() not in _HELD:
+        return
+    for path in (working, working.with_name(working.name + ".wal"), owner):
+        path.unlink(missing_ok=True)
+    _release_lock(owner)
+
+
 def open_working_copy(warehouse: Path) -> Path:
     """Copy the published warehouse (if any) to `<warehouse>.building` and return that path.
 
-    The copy gets the load-layer schemas and tables, so it is ready for `connect`.
+    The copy gets the load-layer schemas and tables, so it is ready for `connect`. The caller
+    owns it (flock on `<warehouse>.building.pid`) until `publish` or `release_working_copy`.
     """
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     cleanup_stale_working_copies(warehouse)
     working = working_path(warehouse)
-    _owner_path(working).write_text(str(os.getpid()))
+    owner = _owner_path(working)
+    fd = _HELD[owner.resolve()]
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     if warehouse.exists():
         if Path(str(warehouse) + ".wal").exists():
             raise RcmError(
@@ -116,8 +155,8 @@ def publish(working: Path, warehouse: Path) -> None:
     os.replace(working, warehouse)
     _fsync(warehouse.parent)
     owner = _owner_path(working)
-    if owner.exists():
-        owner.unlink()
+    owner.unlink(missing_ok=True)
+    _release_lock(owner)
 
 
 def connect(working: Path) -> duckdb.DuckDBPyConnection:

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from rcm.errors import RcmError
-from rcm.load import cleanup_stale_working_copies, open_working_copy, publish, working_path
+from rcm.load import (
+    cleanup_stale_working_copies,
+    open_working_copy,
+    publish,
+    release_working_copy,
+    working_path,
+)
 
 from .helpers import CHG_COLUMNS, ENC_COLUMNS, charge, csv_text, encounter, query, run_load, write
 
@@ -187,16 +193,52 @@ def test_reader_sees_no_error_while_a_load_publishes(landing: Path, warehouse: P
 def test_working_copy_owned_by_a_live_process_is_refused(warehouse: Path):
     working = open_working_copy(warehouse)
     owner = working.with_name(working.name + ".pid")
+    assert owner.read_text().strip() == str(os.getpid())
+    release_working_copy(warehouse)  # as a run that ended without publishing
+    assert not working.exists() and not owner.exists()
+    # another process takes the copy and holds its lock, as a running load does
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(RcmError, match=rf"another load \(pid {holder.pid}\)"):
+            open_working_copy(warehouse)
+        assert working.exists()  # the live run's copy is left alone
+    finally:
+        holder.kill()
+        holder.wait()
+    # the kernel dropped the dead holder's lock: its copy is stale and removed
+    assert cleanup_stale_working_copies(warehouse) == [working]
+    assert not working.exists()
+    release_working_copy(warehouse)
+
+
+def test_a_recycled_pid_in_the_owner_file_does_not_block_the_next_run(warehouse: Path):
+    """The pid file names a live, unrelated process (pid reuse): no lock held, so it is stale."""
+    working = open_working_copy(warehouse)
+    owner = working.with_name(working.name + ".pid")
+    release_working_copy(warehouse)
+    working.write_bytes(b"left by a run that was killed")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        owner.write_text(str(sleeper.pid))
-        with pytest.raises(RcmError, match="another load"):
-            open_working_copy(warehouse)
+        owner.write_text(str(sleeper.pid))  # alive, but not a load
+        assert open_working_copy(warehouse) == working
+        assert owner.read_text().strip() == str(os.getpid())
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert cleanup_stale_working_copies(warehouse)  # its owner is gone: stale, removed
-    assert not working.exists()
+        release_working_copy(warehouse)
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from rcm.load import open_working_copy
+open_working_copy(Path(sys.argv[1]))
+print("holding", flush=True)
+time.sleep(60)
+"""
 
 
 def test_publish_is_the_only_way_onto_the_published_path(warehouse: Path, landing: Path):
