@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-all lint format bench sample clean
+.PHONY: help setup browser run test test-all lint format bench sample clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,13 +19,23 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP) ## create .venv and install the pinned stack
 
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser: ## install Debian's chromium (headless report tests) when it is missing
+	@if [ ! -x $(CHROMIUM) ]; then \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+		|| { $(SUDO) apt-get update && \
+		     $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	fi
+
 run: setup ## run the nightly job on the bundled sample data into data/warehouse.duckdb
 	$(BIN)/rcm nightly
 
-test: setup ## run the default test suite (unit + integration; slow/benchmark excluded)
+test: setup browser ## run the default test suite (unit + integration; slow/benchmark excluded)
 	$(BIN)/python -m pytest -q || test $$? -eq 5  # 5 = pytest collected no tests
 
-test-all: setup ## the default suite plus the slow, large-data tests
+test-all: setup browser ## the default suite plus the slow, large-data tests
 	$(BIN)/python -m pytest -q -m 'not benchmark'
 
 lint: setup ## ruff lint and format check

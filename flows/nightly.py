@@ -2,37 +2,87 @@
 
 Read top to bottom, this is what happens every night:
 
-1. take a working copy of the published warehouse (analysts keep reading the published file);
-2. make sure the reference code sets (ICD-10-CM) are in `ref`;
-3. load every new encounter, charge and remittance file, each validated by its
+1. look for new landing files (against the published manifest, read-only); a night with
+   nothing new and models built from the same code ends here, leaving the warehouse as is;
+2. take a working copy of the published warehouse (analysts keep reading the published file);
+3. make sure the reference code sets (ICD-10-CM) are in `ref`;
+4. load every new encounter, charge and remittance file, each validated by its
    Great Expectations suite before it is appended (bad rows and files are quarantined);
-4. build and test the dbt models (every model and test is a Prefect task);
-5. record the run in `ops.run_log` and publish the working copy atomically.
+5. build and test the dbt models (every model and test is a Prefect task; incremental
+   models take only the new loads, unless the models changed: then a full refresh), then
+   the dbt docs;
+6. record the run in `ops.run_log` and publish the working copy atomically;
+7. refresh the GX Data Docs and write the finance report from the published warehouse.
 
-A failure at any step leaves the published warehouse as it was.
+A failure at any step before 6 leaves the published warehouse as it was; the failed run's
+row waits beside the warehouse and lands in `ops.run_log` with the next published run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.tasks import exponential_backoff
 
 from rcm.errors import RcmError
 from rcm.load import warehouse as wh
-from rcm.load.loader import LoadSummary, load_landing
-from rcm.ops.run_log import RunRecord, record_run
+from rcm.load.discover import LandingFile
+from rcm.load.loader import LoadSummary, load_landing, pending_files
+from rcm.ops.build_state import models_fingerprint, read_fingerprint, write_fingerprint
+from rcm.ops.run_log import RunRecord, clear_pending, record_pending, record_run
 from rcm.reference.warehouse import ensure_icd10cm
 from rcm.validate import build_data_docs
 from rcm.validate.hook import validate_and_record
+from rcm.validate.prune import prune_unpublished_results
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO / "dbt"
+SEED_DIRS = (REPO / "rcm" / "reference" / "data",)
+PROGRESS_EVERY_SECONDS = 10.0
 
 io_retries = dict(retries=2, retry_delay_seconds=exponential_backoff(2), retry_jitter_factor=0.5)
+
+
+@dataclass(frozen=True)
+class NightPlan:
+    new_files: tuple[LandingFile, ...]
+    fingerprint: str
+    models_current: bool  # the published models were built from this very code
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.new_files and self.models_current
+
+
+@task(name="find new files")
+def find_new_files(landing: Path, warehouse: Path) -> NightPlan:
+    """New landing files and whether the models need a build, from the published file."""
+    fingerprint = models_fingerprint(DBT_PROJECT_DIR, SEED_DIRS)
+    if not warehouse.exists():
+        from rcm.load.discover import find_landing_files
+
+        return NightPlan(tuple(find_landing_files(landing)), fingerprint, False)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        new = tuple(pending_files(con, landing))
+        current = read_fingerprint(con) == fingerprint
+    finally:
+        con.close()
+    get_run_logger().info(
+        "%d new landing file(s); models %s",
+        len(new),
+        "built from this code" if current else "to be rebuilt (code or packages changed)",
+    )
+    return NightPlan(new, fingerprint, current)
 
 
 @task(name="prepare working copy", **io_retries)
@@ -52,11 +102,52 @@ def load_reference(working: Path) -> None:
         con.close()
 
 
+class _Progress:
+    """One log line per file at most every PROGRESS_EVERY_SECONDS (and the last one)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.rows = total, 0, 0
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, result) -> None:
+        self.done += 1
+        self.rows += result.rows_loaded
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY_SECONDS or self.done == self.total:
+            self.last = now
+            get_run_logger().info(
+                "loading: %d/%d files, %s rows loaded, %.0f s",
+                self.done,
+                self.total,
+                f"{self.rows:,}",
+                now - self.started,
+            )
+
+
+class _TimedValidation:
+    """The validation hook, timed: the run log keeps its share of the load stage."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, *args):
+        started = time.perf_counter()
+        try:
+            return validate_and_record(*args)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 @task(name="load and validate new files")
-def load_new_files(landing: Path, working: Path, run_id: str) -> LoadSummary:
-    summary = load_landing(landing, working, run_id, validate_batch=validate_and_record)
+def load_new_files(
+    landing: Path, working: Path, run_id: str, expected: int
+) -> tuple[LoadSummary, float]:
+    """Returns the load summary and the seconds spent validating (part of the load)."""
+    validation = _TimedValidation()
+    summary = load_landing(
+        landing, working, run_id, validate_batch=validation, progress=_Progress(expected)
+    )
     logger = get_run_logger()
-    logger.info("Data Docs: %s", build_data_docs(database=working))
     for result in summary.files:
         if result.status != "loaded":  # the exceptions by name; the rest in the summary
             logger.warning(
@@ -68,29 +159,136 @@ def load_new_files(landing: Path, working: Path, run_id: str) -> LoadSummary:
                 result.rows_quarantined,
                 f" - {result.reason}" if result.reason else "",
             )
-    logger.info(summary.describe())
-    return summary
+    logger.info("%s; validation %.1f s of it", summary.describe(), validation.seconds)
+    return summary, validation.seconds
+
+
+def _dbt_runner():
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    return PrefectDbtRunner(
+        settings=PrefectDbtSettings(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
+        raise_on_failure=False,
+    )
+
+
+def _close_dbt_connections() -> None:
+    # dbt-duckdb keeps its database open for the process; DuckDB shares one instance per
+    # path, so a later run's working copy (same path, new file) would reach the old one
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.adapters.factory import reset_adapters
+
+    DuckDBConnectionManager.close_all_connections()
+    reset_adapters()
+
+
+_PASSED = {"success", "pass"}
+_FAILED = {"error", "fail", "runtime error"}
+
+
+def count_dbt_results(results) -> dict[str, int]:
+    """Models (and seeds, snapshots) and tests (data and unit) by outcome."""
+    counts = dict.fromkeys(
+        ("models_passed", "models_failed", "tests_passed", "tests_failed", "tests_warned"), 0
+    )
+    counts["skipped"] = 0
+    for result in results:
+        status = str(getattr(result.status, "value", result.status)).lower()
+        is_test = str(result.node.resource_type).endswith(("test", "unit_test"))
+        kind = "tests" if is_test else "models"
+        if status == "skipped":
+            counts["skipped"] += 1
+        elif status == "warn":
+            counts["tests_warned" if kind == "tests" else "models_passed"] += 1
+        elif status in _PASSED:
+            counts[f"{kind}_passed"] += 1
+        elif status in _FAILED:
+            counts[f"{kind}_failed"] += 1
+    return counts
 
 
 @flow(name="dbt build")
-def build_models(working: Path) -> None:
-    """`dbt build` through PrefectDbtRunner: each model and test is a visible task."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.adapters.factory import reset_adapters
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+def build_models(working: Path, full_refresh: bool = False) -> dict[str, int]:
+    """`dbt build` through PrefectDbtRunner: each model and test is a visible task.
+
+    Incremental models take only the new loads' rows, unless the models changed since the
+    published build (`full_refresh`): then every model is rebuilt from `raw`. A failed model
+    or test fails the run with dbt's own message for the first failure.
+    """
+    os.environ["RCM_WAREHOUSE"] = str(working)
+    try:
+        result = _dbt_runner().invoke(["build", "--full-refresh"] if full_refresh else ["build"])
+    finally:
+        _close_dbt_connections()
+    nodes = list(getattr(result.result, "results", None) or ())
+    counts = count_dbt_results(nodes)
+    get_run_logger().info(
+        "dbt build: %d models ok, %d failed; %d tests ok, %d failed, %d warned; %d skipped",
+        counts["models_passed"],
+        counts["models_failed"],
+        counts["tests_passed"],
+        counts["tests_failed"],
+        counts["tests_warned"],
+        counts["skipped"],
+    )
+    if not result.success:
+        failed = [
+            f"{n.node.resource_type} {n.node.name}: {n.status}: {(n.message or '').strip()}"
+            for n in nodes
+            if str(getattr(n.status, "value", n.status)).lower() in _FAILED
+        ]
+        cause = failed[0] if failed else str(result.exception or "dbt build did not succeed")
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise DbtBuildFailed(cause.splitlines()[0] + more, counts)
+    return counts
+
+
+class DbtBuildFailed(RcmError):
+    def __init__(self, message: str, counts: dict[str, int]) -> None:
+        super().__init__(message)
+        self.counts = counts
+
+
+@task(name="dbt docs")
+def generate_dbt_docs(working: Path) -> Path:
+    """`dbt docs generate --static`: one self-contained page (every mart column described).
+
+    Plain dbtRunner: the docs have no nodes to run, so there is nothing to show as tasks.
+    """
+    from dbt.cli.main import dbtRunner
 
     os.environ["RCM_WAREHOUSE"] = str(working)
-    runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
-        raise_on_failure=True,
-    )
     try:
-        runner.invoke(["build"])
+        result = dbtRunner().invoke(
+            [
+                "docs",
+                "generate",
+                "--static",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+            ]
+        )
     finally:
-        # dbt-duckdb keeps its database open for the process; DuckDB shares one instance per
-        # path, so a later run's working copy (same path, new file) would reach the old one
-        DuckDBConnectionManager.close_all_connections()
-        reset_adapters()
+        _close_dbt_connections()
+    page = DBT_PROJECT_DIR / "target" / "static_index.html"
+    if not result.success or not page.exists():
+        lines = [line.strip() for line in str(result.exception or "no page").splitlines()]
+        raise RcmError("dbt docs generate: " + " - ".join(line for line in lines if line)[:300])
+    return page
+
+
+@task(name="record run")
+def log_run(working: Path, run: RunRecord, fingerprint: str) -> int:
+    con = wh.connect(working)
+    try:
+        run.count_failed_expectations(con)
+        write_fingerprint(con, fingerprint, run.run_id)
+        return record_run(con, run)
+    finally:
+        con.close()
 
 
 @task(name="publish", **io_retries)
@@ -99,34 +297,98 @@ def publish(working: Path, warehouse: Path) -> None:
     get_run_logger().info("published %s", warehouse.name)
 
 
-@task(name="record run")
-def log_run(working: Path, run: RunRecord) -> None:
-    con = wh.connect(working)
+@task(name="data docs")
+def refresh_data_docs(warehouse: Path, working: Path) -> Path:
+    """Drop validation results of loads that never published, then rebuild the Data Docs."""
+    removed = prune_unpublished_results(warehouse, working)
+    if removed:
+        get_run_logger().info("Data Docs: dropped %d result(s) of unpublished runs", removed)
+    return build_data_docs(database=working, full=bool(removed))
+
+
+@task(name="report")
+def write_reports(warehouse: Path, dbt_docs: Path | None) -> dict[str, str]:
+    from rcm.report import write_report
+    from rcm.report.data import MARTS, connect_read_only
+
+    out = reports_dir(warehouse)
+    if dbt_docs is not None:
+        target = out / "dbt-docs" / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(dbt_docs, target)
+    con = connect_read_only(warehouse)
     try:
-        record_run(con, run)
+        rows = sum(con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS)
     finally:
         con.close()
+    if not rows:  # e.g. a first night whose every file was quarantined: nothing to report yet
+        get_run_logger().warning("report: the marts are empty, no report written")
+        return {}
+    paths = write_report(warehouse, out)
+    return {"html": str(paths.html), "xlsx": str(paths.xlsx)}
+
+
+def reports_dir(warehouse: Path) -> Path:
+    """Where the nightly writes its reports: `reports/` beside the warehouse file."""
+    return Path(warehouse).parent / "reports"
+
+
+def _summary_markdown(run: RunRecord) -> str:
+    from rcm.ops.summary import summary_lines
+
+    return "\n".join(["```", *summary_lines(run), "```"])
 
 
 @flow(name="rcm-nightly", log_prints=False)
 def nightly(
     landing: str = "data/sample/landing", warehouse: str = "data/warehouse.duckdb"
 ) -> RunRecord:
-    """Load, validate, build and publish. Returns the run's record (also in ops.run_log)."""
+    """Load, validate, build, publish and report. Returns the run's record (ops.run_log)."""
     landing_path, warehouse_path = Path(landing), Path(warehouse)
-    if not landing_path.is_dir():
-        raise RcmError(f"landing folder not found: {landing_path}")
     run = RunRecord(
         run_id=f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
         landing=str(landing_path),
         warehouse=str(warehouse_path),
     )
-    working = run.stage("prepare", prepare_working_copy, warehouse_path)
-    run.stage("reference", load_reference, working)
-    summary = run.stage("load", load_new_files, landing_path, working, run.run_id)
-    run.add_load(summary)
-    run.stage("dbt build", build_models, working)
-    run.finish("success")
-    run.stage("record run", log_run, working, run)
-    run.stage("publish", publish, working, warehouse_path)
+    try:
+        if not landing_path.is_dir():
+            run.stage("find new files", _missing_landing, landing_path)
+        plan = run.stage("find new files", find_new_files, landing_path, warehouse_path)
+        if plan.nothing_to_do:
+            run.finish("success")
+            record_pending(warehouse_path, run)
+            get_run_logger().info("nothing new: the published warehouse stays as it is")
+            create_markdown_artifact(_summary_markdown(run), key="nightly-summary")
+            return run
+        working = run.stage("prepare", prepare_working_copy, warehouse_path)
+        run.stage("reference", load_reference, working)
+        summary, validation_seconds = run.stage(
+            "load", load_new_files, landing_path, working, run.run_id, len(plan.new_files)
+        )
+        run.add_load(summary)
+        run.stage_seconds["validation (part of load)"] = round(validation_seconds, 3)
+        try:
+            run.dbt.update(run.stage("dbt build", build_models, working, not plan.models_current))
+        except RcmError as exc:
+            if isinstance(exc.__cause__, DbtBuildFailed):
+                run.dbt.update(exc.__cause__.counts)
+            raise
+        dbt_docs = run.stage("dbt docs", generate_dbt_docs, working)
+        run.finish("success")
+        folded = run.stage("record run", log_run, working, run, plan.fingerprint)
+        run.stage("publish", publish, working, warehouse_path)
+    except RcmError:
+        record_pending(warehouse_path, run)  # status failed, with the stage and the cause
+        wh.release_working_copy(warehouse_path)
+        raise
+    clear_pending(warehouse_path, folded)
+    # the data is published; what follows is written from it (a failure here fails the run
+    # with its stage named, but the warehouse stays published)
+    run.stage("data docs", refresh_data_docs, warehouse_path, wh.working_path(warehouse_path))
+    run.reports = run.stage("report", write_reports, warehouse_path, dbt_docs)
+    create_markdown_artifact(_summary_markdown(run), key="nightly-summary")
     return run
+
+
+def _missing_landing(landing: Path) -> None:
+    raise RcmError(f"landing folder not found: {landing}")

@@ -91,7 +91,15 @@ def _run(args: argparse.Namespace) -> int:
         flow = _flow("nightly")
         _quiet_known_failures()
         run = flow(landing=str(args.landing), warehouse=str(args.warehouse))
-        print(run.describe())
+        from rcm.ops.summary import summary_lines
+
+        print("\n".join(summary_lines(run)))
+        return 0
+    if args.command == "report":
+        from rcm.report import write_report
+
+        paths = write_report(args.warehouse, args.out, month=args.month)
+        print(paths.describe())
         return 0
     raise RcmError(f"'rcm {args.command}' is not available in this version yet")
 
@@ -110,6 +118,9 @@ def _quiet_known_failures() -> None:
         return f"{exc_type.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
     logging.Formatter.formatException = one_line  # type: ignore[method-assign]
+    # a handler that fails while the interpreter shuts down (Prefect's API log worker after
+    # a failed run) would print its own traceback; the run's outcome is already reported
+    logging.raiseExceptions = False
 
 
 def _flow(name: str):
@@ -129,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     # the temporary server's shutdown can report events it could not flush; that is its own
     # housekeeping, not the run's outcome (which the flow and the exit status give)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    # the temporary server migrates its database on first start: on a busy machine that can
+    # exceed Prefect's 20 s default, which would fail a night that has nothing wrong with it
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     try:
         return _run(args)
     except RcmError as exc:

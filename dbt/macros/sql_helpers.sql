@@ -14,9 +14,18 @@
     cast({{ expression }} as decimal(18, 2))
 {%- endmacro %}
 
+{#- A double-precision float (dbt.type_float() is a 4-byte FLOAT on DuckDB: too coarse). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'rcm')()) }}
+{%- endmacro %}
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
 {#- numerator / denominator, null when the denominator is 0 or null (rates: ratio of sums). -#}
 {% macro safe_ratio(numerator, denominator) -%}
-    cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0)
+    cast({{ numerator }} as {{ type_double() }})
+    / nullif(cast({{ denominator }} as {{ type_double() }}), 0)
 {%- endmacro %}
 
 {#- A code compared as upper case without dots or blanks. -#}
@@ -24,20 +33,26 @@
     nullif(upper(replace(replace(trim({{ expression }}), '.', ''), ' ', '')), '')
 {%- endmacro %}
 
-{#- One row per element of a list column (used in a select list). -#}
-{% macro unnest_list(list_expression) -%}
-    {{ return(adapter.dispatch('unnest_list', 'rcm')(list_expression)) }}
+{#-
+    A derived table for a from clause: every column of `relation` (a CTE or table name) plus
+    one row per element of its list column `list_column`, the element as `element_alias` and
+    its 1-based position in the list as `position_alias`. A null or empty list gives no row.
+        from {{ unnest_list('encounters', 'documented_dx_codes', 'code', 'code_position') }}
+            as dx_codes
+-#}
+{% macro unnest_list(relation, list_column, element_alias, position_alias='element_position') -%}
+    {{ return(adapter.dispatch('unnest_list', 'rcm')(
+        relation, list_column, element_alias, position_alias
+    )) }}
 {%- endmacro %}
-{% macro duckdb__unnest_list(list_expression) -%}
-    unnest({{ list_expression }})
-{%- endmacro %}
-
-{#- The 1-based position of each element, alongside unnest_list in the same select list. -#}
-{% macro unnest_list_position(list_expression) -%}
-    {{ return(adapter.dispatch('unnest_list_position', 'rcm')(list_expression)) }}
-{%- endmacro %}
-{% macro duckdb__unnest_list_position(list_expression) -%}
-    generate_subscripts({{ list_expression }}, 1)
+{% macro duckdb__unnest_list(relation, list_column, element_alias, position_alias) -%}
+    (
+        select
+            {{ relation }}.*,
+            unnest({{ relation }}.{{ list_column }}) as {{ element_alias }},
+            generate_subscripts({{ relation }}.{{ list_column }}, 1) as {{ position_alias }}
+        from {{ relation }}
+    )
 {%- endmacro %}
 
 {#- First element of a list (null for an empty or null list). -#}
@@ -87,13 +102,58 @@
 {% macro median(expression) -%}
     {{ return(adapter.dispatch('median', 'rcm')(expression)) }}
 {%- endmacro %}
+{% macro default__median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
 {% macro duckdb__median(expression) -%}
     median({{ expression }})
 {%- endmacro %}
 
-{#- Pseudonymous key: md5 of a salt (dbt var patient_key_salt) and the value. -#}
+{#- Discrete percentile of an expression (aggregate), nearest rank: the smallest value with at
+    least `fraction` of the values at or below it (ANSI ordered-set aggregate). -#}
+{% macro percentile_disc(expression, fraction) -%}
+    {{ return(adapter.dispatch('percentile_disc', 'rcm')(expression, fraction)) }}
+{%- endmacro %}
+{% macro default__percentile_disc(expression, fraction) -%}
+    percentile_disc({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{#- SHA-256 of a text expression, as 64 lower-case hex digits. -#}
+{% macro sha256_hex(expression) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'rcm')(expression)) }}
+{%- endmacro %}
+{% macro duckdb__sha256_hex(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+
+{#-
+    Pseudonymous key: SHA-256 (hex) of the salt (dbt var patient_key_salt, from the
+    environment variable RCM_PATIENT_KEY_SALT in production), a '|' and the value. Null for
+    a null value.
+-#}
 {% macro pseudonymize(expression) -%}
-    md5({{ dbt.concat(["'" ~ var('patient_key_salt') ~ "|'", expression]) }})
+    case
+        when {{ expression }} is not null
+            then {{ sha256_hex(dbt.concat([
+                "'" ~ dbt.escape_single_quotes(var('patient_key_salt')) ~ "|'", expression
+            ])) }}
+    end
+{%- endmacro %}
+
+{#-
+    Keep one row per `partition_by` of `relation` (a CTE name): the first in `order_by`.
+    A whole select statement, usable as a CTE body.
+-#}
+{% macro deduplicate(relation, partition_by, order_by) -%}
+    {{ return(adapter.dispatch('deduplicate', 'rcm')(relation, partition_by, order_by)) }}
+{%- endmacro %}
+{% macro duckdb__deduplicate(relation, partition_by, order_by) -%}
+    select *
+    from {{ relation }}
+    qualify row_number() over (
+            partition by {{ partition_by }}
+            order by {{ order_by }}
+        ) = 1
 {%- endmacro %}
 
 {#-
@@ -105,8 +165,8 @@
     coalesce(
         length({{ expression }}) = 10
         and {{ regex_full_match(expression, '[0-9]{10}') }}
-        and (
-            10 - (
+        and mod(
+            10 - mod(
                 24
                 {%- for position in range(1, 10) %}
                 {#- from the right of the 9-digit base: positions 9, 7, 5, 3, 1 are doubled #}
@@ -118,9 +178,11 @@
                 {%- else %}
                 + (ascii(substr({{ expression }}, {{ position }}, 1)) - 48)
                 {%- endif %}
-                {%- endfor %}
-            ) % 10
-        ) % 10 = (ascii(substr({{ expression }}, 10, 1)) - 48),
+                {%- endfor %},
+                10
+            ),
+            10
+        ) = (ascii(substr({{ expression }}, 10, 1)) - 48),
         false
     )
 {%- endmacro %}

@@ -649,8 +649,11 @@ def load_landing(
     load_run_id: str,
     validate_batch: BatchValidator | None = None,
     remittance_loader: RemittanceLoader | None = None,
+    progress: Callable[[FileResult], None] | None = None,
 ) -> LoadSummary:
     """Load every new file of the landing folder into the working copy, one after another.
+
+    `progress`, when given, is called with each file's result as soon as it is final.
 
     Encounters and charges are loaded here; remittance files go to `remittance_loader`
     (default: `rcm.load.remittances.default_remittance_loader()`, None while the 835 parser
@@ -664,6 +667,8 @@ def load_landing(
         ensure_schema(con)
         for file in pending_files(con, Path(landing)):
             summary.files.append(load_file(con, file, load_run_id, validate_batch))
+            if progress is not None:
+                progress(summary.files[-1])
         remit_files = pending_files(con, Path(landing), ("remittances",))
         if remit_files and remittance_loader is None:
             from rcm.load.remittances import default_remittance_loader
@@ -673,6 +678,8 @@ def load_landing(
             hook = {} if validate_batch is None else {"validate_batch": validate_batch}
             for result in remittance_loader(con, remit_files, load_run_id, **hook) or ():
                 summary.files.append(result)
+                if progress is not None:
+                    progress(result)
         else:
             summary.remittances_pending = remit_files
     finally:

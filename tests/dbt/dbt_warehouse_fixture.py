@@ -560,7 +560,9 @@ def build_warehouse(path: Path) -> None:
                 (c.name, _ERA_SQL_TYPES[era_schema._type_name(c.dtype)])
                 for c in era_schema.TABLES[table]
             ] + [("_load_id", "VARCHAR"), ("_source_file", "VARCHAR")]
-            _create(con, f"raw.era_{table}", columns, rows)
+            # one 835 file (one load) per payment, as the loader tags them
+            stamped = [{"_load_id": f"run1:{r['payment_key']}", **r} for r in rows]
+            _create(con, f"raw.era_{table}", columns, stamped)
         icd = code_table()
         con.register("icd_frame", icd.to_arrow())
         con.execute("create table ref.icd10cm as select * from icd_frame")

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_build import DBT_DIR, dbt_build
+from dbt_invoke import dbt_invoke, read_artifact
 from dbt_warehouse_fixture import build_warehouse
 
 pytestmark = pytest.mark.integration
@@ -26,12 +27,17 @@ def D(text: str) -> Decimal:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Path:
+def built(tmp_path_factory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("dbt_build")
     path = tmp / "warehouse.duckdb"
     build_warehouse(path)
     dbt_build(path, tmp)
-    return path
+    return path, tmp
+
+
+@pytest.fixture(scope="module")
+def warehouse(built) -> Path:
+    return built[0]
 
 
 def rows(path: Path, sql: str) -> list[tuple]:
@@ -326,3 +332,117 @@ def test_every_mart_column_is_documented(warehouse):
     assert set(built) == set(documented)
     for table, columns in built.items():
         assert columns == documented[table], table
+
+
+def test_unspecified_code_rate(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, coder_id, dx_codes_billed, dx_codes_unspecified, unspecified_code_rate
+        from marts.coding_accuracy order by month, coder_id
+    """,
+    )
+    # Billed ICD-10-CM codes and their descriptions in the shipped release:
+    # Jan, C1: E1 I10 "Essential (primary) hypertension", E11.9 "Type 2 diabetes mellitus
+    #          without complications" (ends in 9, not unspecified); E2 J18.9 "Pneumonia,
+    #          unspecified organism"; E5 Z00.00 "... without abnormal findings"
+    #          -> 4 billed, 1 unspecified.
+    # Feb, C2: E3 R07 is a header (invalid) -> 1 billed, never unspecified.
+    assert [approx_row(r) for r in got] == [
+        (JAN, "C1", 4, 1, 0.25),
+        (FEB, "C2", 1, 0, 0.0),
+    ]
+
+
+def test_charge_lag(warehouse):
+    got = rows(
+        warehouse,
+        """
+        select month, department_id, charge_lines, charge_lag_days_total, avg_charge_lag_days,
+               p90_charge_lag_days, max_charge_lag_days, charge_lines_late, late_charge_rate,
+               charges, late_charge_amount
+        from marts.charge_lag order by month, department_id
+    """,
+    )
+    # lag = posted - service. Jan LAB: CH03 7 days (E1 inpatient discharged Jan 6, posted
+    # Jan 12: 6 > 4 -> late, $50), CH06 0, CH07 1 (credit) -> 8 days / 3, sorted 0 1 7,
+    # p90 = 3rd (ceil 2.7). MEDSURG: CH01 0, CH02 1 -> p90 = 2nd (ceil 1.8) = 1.
+    assert [approx_row(r) for r in got] == [
+        (JAN, "F01-CLINIC", 2, 0, 0.0, 0, 0, 0, 0.0, D("380.00"), D("0.00")),
+        (JAN, "F01-LAB", 3, 8, 8 / 3, 7, 7, 1, 1 / 3, D("50.00"), D("50.00")),
+        (JAN, "F01-MEDSURG", 2, 1, 0.5, 1, 1, 0, 0.0, D("1300.00"), D("0.00")),
+        (JAN, "F01-RAD", 1, 1, 1.0, 1, 1, 0, 0.0, D("150.00"), D("0.00")),
+        (FEB, "F01-CARD", 3, 0, 0.0, 0, 0, 0, 0.0, D("410.00"), D("0.00")),
+        (FEB, "F01-ED", 1, 0, 0.0, 0, 0, 0, 0.0, D("800.00"), D("0.00")),
+    ]
+
+
+def test_patient_key_is_salted_sha256(warehouse):
+    import hashlib
+
+    sql = "select patient_key from marts.dim_encounters where encounter_id = 'E2'"
+    (key,) = rows(warehouse, sql)[0]
+    # E2's MRN is MRN2; default salt 'rcm' (dbt var patient_key_salt)
+    assert key == hashlib.sha256(b"rcm|MRN2").hexdigest()
+
+
+def _mart_models(manifest: dict) -> dict[str, dict]:
+    return {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "marts"
+    }
+
+
+def test_every_mart_column_has_a_description_in_the_docs(built, tmp_path):
+    """`dbt docs generate`: every column of every mart in catalog.json is described."""
+    warehouse, _ = built
+    dbt_invoke(["docs", "generate"], warehouse, tmp_path)
+    manifest = read_artifact(tmp_path, "manifest.json")
+    catalog = read_artifact(tmp_path, "catalog.json")
+    marts = _mart_models(manifest)
+    assert {"coding_accuracy", "charge_lag", "dim_encounters"} <= set(marts)
+    missing = []
+    for name, node in marts.items():
+        assert node["description"].strip(), f"{name}: no model description"
+        built_columns = catalog["nodes"][node["unique_id"]]["columns"]
+        described = {
+            column.lower(): (spec.get("description") or "").strip()
+            for column, spec in node["columns"].items()
+        }
+        missing += [
+            f"{name}.{column}" for column in built_columns if not described.get(column.lower())
+        ]
+    assert not missing, f"mart columns without a description: {missing}"
+
+
+def test_every_mart_has_the_phi_column_test(built, tmp_path):
+    """no_phi_columns runs on every mart, and fails on a mart that exposes a birth date."""
+    import shutil
+
+    warehouse, workdir = built
+    manifest = read_artifact(workdir, "manifest.json")
+    tested = {
+        node["attached_node"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and (node.get("test_metadata") or {}).get("name") == "no_phi_columns"
+    }
+    assert {node["unique_id"] for node in _mart_models(manifest).values()} <= tested
+    # a copy of the warehouse whose dim_encounters leaks the MRN and the birth date
+    leaky = tmp_path / "leaky.duckdb"
+    shutil.copy(warehouse, leaky)
+    con = duckdb.connect(str(leaky))
+    try:
+        con.execute("alter table marts.dim_encounters add column patient_birth_date date")
+        con.execute("alter table marts.dim_encounters add column Patient_MRN varchar")
+    finally:
+        con.close()
+    result = dbt_invoke(
+        ["test", "--select", "dim_encounters,test_name:no_phi_columns"],
+        leaky,
+        tmp_path,
+        expect_success=False,
+    )
+    outcomes = [(r.node.name, str(r.status), r.failures) for r in result.result.results]
+    assert len(outcomes) == 1 and outcomes[0][1] == "fail" and outcomes[0][2] == 2, outcomes

@@ -2,18 +2,24 @@
 
 Generate a small hospital, run the flow, and check: every file loaded with the manifest
 invariant, every expectation recorded, the marts equal to the generator's truth.json, the
-run logged; then a second run over the same landing folder loads nothing and changes no mart.
+run logged with its expectation and dbt counts; then an empty night leaves the published
+file untouched, a failed night is recorded, and the next publishing night folds both in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
 import duckdb
 import pytest
 from marts_truth import GRAINS, assert_mart_equals_truth
+
+from rcm.errors import RcmError
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 
 pytestmark = pytest.mark.integration
 
@@ -74,16 +80,108 @@ def test_marts_equal_truth(nightly_run, mart) -> None:
 
 
 def test_rerun_loads_nothing_and_keeps_the_marts(nightly_run) -> None:
+    """An empty night: nothing new, models current -> the published file is not rewritten."""
     from flows.nightly import nightly
+    from rcm.ops.run_log import pending_path
 
-    landing, warehouse, _, truth = nightly_run
+    landing, warehouse, first, _ = nightly_run
     before = _query(warehouse, "select * from marts.denial_rates order by all")
+    published = (_sha(warehouse), warehouse.stat().st_mtime_ns)
     second = nightly(landing=str(landing), warehouse=str(warehouse))
-    assert second.count("loaded") == 0
+    assert second.status == "success" and second.count("loaded") == 0
+    assert list(second.stage_seconds) == ["find new files"]  # no copy, load, build or publish
+    assert (_sha(warehouse), warehouse.stat().st_mtime_ns) == published
     assert _query(warehouse, "select * from marts.denial_rates order by all") == before
-    runs = _query(warehouse, "select status, files_loaded from ops.run_log order by started_at")
-    assert runs == [("success", first_files(landing)), ("success", 0)]
+    waiting = [json.loads(line) for line in pending_path(warehouse).read_text().splitlines()]
+    assert [(r["run_id"], r["status"], r["files_loaded"]) for r in waiting] == [
+        (second.run_id, "success", 0)
+    ]
+
+    # a failed night (the landing folder is gone): recorded with its stage, nothing published
+    with pytest.raises(RcmError, match="find new files: landing folder not found"):
+        nightly(landing=str(landing.parent / "no-such-landing"), warehouse=str(warehouse))
+    assert _sha(warehouse) == published[0]
+
+    # a night with one new file (same bytes, new name: a duplicate) publishes, and folds the
+    # two waiting rows into ops.run_log
+    copy = landing / "charges" / "resent_copy.csv"
+    copy.write_bytes(next((landing / "charges").glob("*.csv")).read_bytes())
+    try:
+        third = nightly(landing=str(landing), warehouse=str(warehouse))
+    finally:
+        copy.unlink()
+    assert third.count("duplicate") == 1 and third.count("loaded") == 0
+    assert not pending_path(warehouse).exists()
+    runs = _query(
+        warehouse,
+        "select run_id, status, files_loaded, files_duplicate, failed_stage, error "
+        "from ops.run_log order by started_at",
+    )
+    assert [r[:5] for r in runs] == [
+        (first.run_id, "success", first_files(landing), 0, None),
+        (second.run_id, "success", 0, 0, None),
+        (runs[2][0], "failed", 0, 0, "find new files"),
+        (third.run_id, "success", 0, 1, None),
+    ]
+    assert runs[2][5].startswith("find new files: landing folder not found")
+    assert _query(warehouse, "select * from marts.denial_rates order by all") == before
+
+
+def test_run_log_counts_expectations_and_dbt_results(nightly_run) -> None:
+    _, warehouse, first, _ = nightly_run
+    (row,) = _query(
+        warehouse,
+        "select expectations_failed_critical, expectations_failed_warning, dbt_models_passed, "
+        "dbt_models_failed, dbt_tests_passed, dbt_tests_failed, stage_seconds "
+        f"from ops.run_log where run_id = '{first.run_id}'",
+    )
+    critical, warning, models_ok, models_failed, tests_ok, tests_failed, stages = row
+    # recomputed from ops.validation_results, independently of the run record
+    expected = dict(
+        _query(
+            warehouse,
+            "select severity, count(*) from ops.validation_results where not success "
+            f"and load_id like '{first.run_id}:%' group by severity",
+        )
+    )
+    assert (critical, warning) == (expected.get("critical", 0), expected.get("warning", 0))
+    # every model of the project was built, every test ran; counted from the manifest on disk
+    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    models = sum(1 for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed"))
+    tests = sum(1 for n in manifest["nodes"].values() if n["resource_type"] == "test")
+    tests += len(manifest.get("unit_tests", {}))
+    assert (models_ok, models_failed, tests_failed) == (models, 0, 0)
+    assert tests_ok == tests
+    assert set(json.loads(stages)) == {
+        "find new files",
+        "prepare",
+        "reference",
+        "load",
+        "validation (part of load)",
+        "dbt build",
+        "dbt docs",
+    }  # the row is written by 'record run'; publish, data docs and report follow
+
+
+def test_summary_screen_names_counts_and_paths(nightly_run) -> None:
+    from rcm.ops.summary import summary_lines
+
+    _, warehouse, first, _ = nightly_run
+    text = "\n".join(summary_lines(first))
+    assert len(summary_lines(first)) <= 20  # one screen
+    assert f"{first.rows_loaded:,} loaded" in text
+    for extract in ("encounters", "charges", "remittances"):
+        assert extract in text
+    assert first.reports["html"] in text and Path(first.reports["html"]).exists()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def first_files(landing: Path) -> int:
-    return sum(1 for p in landing.rglob("*") if p.is_file() and p.name != "truth.json")
+    return sum(
+        1
+        for p in landing.rglob("*")
+        if p.is_file() and p.name != "truth.json" and p.name != "resent_copy.csv"
+    )

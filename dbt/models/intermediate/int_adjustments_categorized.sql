@@ -33,11 +33,12 @@ unioned as (
         adjustment_id,
         'claim' as adjustment_level,
         era_claim_id,
-        cast(null as varchar) as era_service_line_id,
+        cast(null as {{ dbt.type_string() }}) as era_service_line_id,
         group_code,
         carc_code,
         adjustment_amount,
-        adjustment_quantity
+        adjustment_quantity,
+        load_id
     from claim_adjustments
 
     union all
@@ -50,7 +51,8 @@ unioned as (
         group_code,
         carc_code,
         adjustment_amount,
-        adjustment_quantity
+        adjustment_quantity,
+        load_id
     from line_adjustments
 
 ),

@@ -12,13 +12,14 @@ with charges as (
 line_dx_codes as (
 
     select distinct
-        charge_id,
-        encounter_id,
-        service_date,
-        charge_amount,
+        charge_dx_codes.charge_id,
+        charge_dx_codes.encounter_id,
+        charge_dx_codes.service_date,
+        charge_dx_codes.charge_amount,
         'icd10cm' as code_system,
-        {{ unnest_list('billed_dx_codes') }} as code
-    from charges
+        charge_dx_codes.code
+    from {{ unnest_list('charges', 'billed_dx_codes', 'code', 'code_position') }}
+        as charge_dx_codes
 
 ),
 

@@ -12,7 +12,9 @@ net_paid as (
     select
         claim_id,
         count(*) as remittance_count,
-        cast(sum(case when is_reversal then 1 else 0 end) as bigint) as reversal_count,
+        cast(
+            sum(case when is_reversal then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as reversal_count,
         min(remittance_date) as first_remittance_date,
         max(remittance_date) as last_remittance_date,
         {{ money('sum(claim_paid_amount)') }} as net_paid_amount

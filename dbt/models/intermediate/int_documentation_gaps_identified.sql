@@ -17,6 +17,12 @@ charges as (
 
 ),
 
+lagged_charges as (
+
+    select * from {{ ref('int_charges_lagged') }}
+
+),
+
 documented_codes as (
 
     select * from {{ ref('int_documented_codes_unnested') }}
@@ -88,7 +94,9 @@ unit_charges as (
         facility_id,
         hcpcs_code,
         -- in cents, rounded half to even to the cent (same as the generator's truth)
-        {{ round_half_even(median('cast(charge_amount * 100 as double) / units'), 0) }} / 100
+        {{ round_half_even(
+            median('cast(charge_amount * 100 as ' ~ type_double() ~ ') / units'), 0
+        ) }} / 100
             as median_unit_charge
     from charges
     where hcpcs_code is not null
@@ -106,7 +114,7 @@ missed_charges as (
         encounter_months.department_id,
         'missed_charge' as gap_type,
         encounter_months.encounter_id,
-        cast(null as varchar) as charge_id,
+        cast(null as {{ dbt.type_string() }}) as charge_id,
         documented_codes.code,
         0 as charge_lines,
         unit_charges.median_unit_charge as dollars_at_risk
@@ -132,8 +140,8 @@ unsigned_notes as (
         encounter_months.department_id,
         'unsigned_note' as gap_type,
         encounter_months.encounter_id,
-        cast(null as varchar) as charge_id,
-        cast(null as varchar) as code,
+        cast(null as {{ dbt.type_string() }}) as charge_id,
+        cast(null as {{ dbt.type_string() }}) as code,
         coalesce(encounter_charge_totals.charge_lines, 0) as charge_lines,
         coalesce(encounter_charge_totals.charge_amount, 0) as dollars_at_risk
     from encounter_months
@@ -155,8 +163,8 @@ missing_elements as (
         encounter_months.department_id,
         'missing_element' as gap_type,
         encounter_months.encounter_id,
-        cast(null as varchar) as charge_id,
-        cast(null as varchar) as code,
+        cast(null as {{ dbt.type_string() }}) as charge_id,
+        cast(null as {{ dbt.type_string() }}) as code,
         coalesce(encounter_charge_totals.charge_lines, 0) as charge_lines,
         coalesce(encounter_charge_totals.charge_amount, 0) as dollars_at_risk
     from encounter_months
@@ -172,25 +180,21 @@ missing_elements as (
 
 late_charges as (
 
+    -- the bill-hold rule lives in int_charges_lagged (shared with marts.charge_lag)
     select
         encounter_months.gap_month,
         encounter_months.facility_id,
-        charges.department_id,
+        lagged_charges.department_id,
         'late_charge' as gap_type,
-        charges.encounter_id,
-        charges.charge_id,
-        charges.hcpcs_code as code,
+        lagged_charges.encounter_id,
+        lagged_charges.charge_id,
+        lagged_charges.hcpcs_code as code,
         1 as charge_lines,
-        charges.charge_amount as dollars_at_risk
-    from charges
+        lagged_charges.charge_amount as dollars_at_risk
+    from lagged_charges
     inner join encounter_months
-        on charges.encounter_id = encounter_months.encounter_id
-    where {{ dbt.datediff(
-        "case when encounter_months.encounter_type = 'inpatient'"
-        ~ " then encounter_months.discharge_date else charges.service_date end",
-        'charges.posted_date',
-        'day'
-    ) }} > {{ var('bill_hold_days') }}
+        on lagged_charges.encounter_id = encounter_months.encounter_id
+    where lagged_charges.is_late
 
 ),
 

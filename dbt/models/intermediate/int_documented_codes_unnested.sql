@@ -12,22 +12,22 @@ with encounters as (
 dx_codes as (
 
     select
-        encounter_id,
+        dx_list.encounter_id,
         'icd10cm' as code_system,
-        {{ unnest_list('documented_dx_codes') }} as code,
-        {{ unnest_list_position('documented_dx_codes') }} as code_position
-    from encounters
+        dx_list.code,
+        dx_list.code_position
+    from {{ unnest_list('encounters', 'documented_dx_codes', 'code', 'code_position') }} as dx_list
 
 ),
 
 px_codes as (
 
     select
-        encounter_id,
+        px_list.encounter_id,
         'hcpcs' as code_system,
-        {{ unnest_list('documented_px_codes') }} as code,
-        {{ unnest_list_position('documented_px_codes') }} as code_position
-    from encounters
+        px_list.code,
+        px_list.code_position
+    from {{ unnest_list('encounters', 'documented_px_codes', 'code', 'code_position') }} as px_list
 
 ),
 

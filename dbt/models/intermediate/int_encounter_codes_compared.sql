@@ -2,6 +2,17 @@
 -- B = codes billed (int_billed_codes_aggregated.is_billed) and D = codes documented.
 -- is_valid: ICD-10-CM billable (a leaf) in ref.icd10cm; CPT/HCPCS of valid form
 -- (5 digits, a letter and 4 digits, or a category III code: 4 digits and T).
+-- is_unspecified: a valid ICD-10-CM code that is "unspecified" by var('unspecified_dx_rule'):
+-- 'description' (default) = its description in the shipped release contains the word
+-- "unspecified" (any case); 'final_character_9' = the code ends in 9 (the coders' rule of
+-- thumb). CPT/HCPCS codes and invalid codes are never unspecified.
+{%- set unspecified_rule = var('unspecified_dx_rule') %}
+{%- if unspecified_rule not in ('description', 'final_character_9') %}
+    {{ exceptions.raise_compiler_error(
+        "var unspecified_dx_rule must be 'description' or 'final_character_9', not '"
+        ~ unspecified_rule ~ "'"
+    ) }}
+{%- endif %}
 
 with encounters as (
 
@@ -63,7 +74,17 @@ validated as (
         case
             when compared.code_system = 'icd10cm' then coalesce(icd10cm.is_billable, false)
             else {{ regex_full_match('compared.code', '[0-9]{5}|[A-Z][0-9]{4}|[0-9]{4}T') }}
-        end as is_valid
+        end as is_valid,
+        coalesce(
+            compared.code_system = 'icd10cm'
+            and icd10cm.is_billable
+            {%- if unspecified_rule == 'description' %}
+            and lower(icd10cm.description) like '%unspecified%',
+            {%- else %}
+            and compared.code like '%9',
+            {%- endif %}
+            false
+        ) as is_unspecified
     from compared
     inner join coded_encounters
         on compared.encounter_id = coded_encounters.encounter_id

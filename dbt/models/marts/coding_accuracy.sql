@@ -35,7 +35,9 @@ encounter_scores as (
         sum(case when is_billed and not is_documented then 1 else 0 end) as codes_unsupported,
         sum(case when is_documented and not is_billed then 1 else 0 end) as codes_missed,
         sum(case when is_correct then 1 else 0 end) as codes_correct,
-        count(*) as codes_compared
+        count(*) as codes_compared,
+        sum(case when is_billed and code_system = 'icd10cm' then 1 else 0 end) as dx_codes_billed,
+        sum(case when is_billed and is_unspecified then 1 else 0 end) as dx_codes_unspecified
     from encounter_codes
     group by encounter_id
 
@@ -54,7 +56,9 @@ scored_encounters as (
         coalesce(encounter_scores.codes_unsupported, 0) as codes_unsupported,
         coalesce(encounter_scores.codes_missed, 0) as codes_missed,
         coalesce(encounter_scores.codes_correct, 0) as codes_correct,
-        coalesce(encounter_scores.codes_compared, 0) as codes_compared
+        coalesce(encounter_scores.codes_compared, 0) as codes_compared,
+        coalesce(encounter_scores.dx_codes_billed, 0) as dx_codes_billed,
+        coalesce(encounter_scores.dx_codes_unspecified, 0) as dx_codes_unspecified
     from coded_encounters
     left join encounter_scores
         on coded_encounters.encounter_id = encounter_scores.encounter_id
@@ -80,7 +84,9 @@ aggregated as (
         sum(codes_unsupported) as codes_unsupported,
         sum(codes_missed) as codes_missed,
         sum(codes_correct) as codes_correct,
-        sum(codes_compared) as codes_compared
+        sum(codes_compared) as codes_compared,
+        sum(dx_codes_billed) as dx_codes_billed,
+        sum(dx_codes_unspecified) as dx_codes_unspecified
     from scored_encounters
     group by month, facility_id, coder_id
 
@@ -92,17 +98,20 @@ final as (
         month,
         facility_id,
         coder_id,
-        cast(encounters_coded as bigint) as encounters_coded,
-        cast(encounters_accurate as bigint) as encounters_accurate,
+        cast(encounters_coded as {{ dbt.type_bigint() }}) as encounters_coded,
+        cast(encounters_accurate as {{ dbt.type_bigint() }}) as encounters_accurate,
         {{ safe_ratio('encounters_accurate', 'encounters_coded') }} as encounter_accuracy_rate,
-        cast(codes_billed as bigint) as codes_billed,
-        cast(codes_documented as bigint) as codes_documented,
-        cast(codes_invalid as bigint) as codes_invalid,
-        cast(codes_unsupported as bigint) as codes_unsupported,
-        cast(codes_missed as bigint) as codes_missed,
-        cast(codes_correct as bigint) as codes_correct,
-        cast(codes_compared as bigint) as codes_compared,
-        {{ safe_ratio('codes_correct', 'codes_compared') }} as code_accuracy_rate
+        cast(codes_billed as {{ dbt.type_bigint() }}) as codes_billed,
+        cast(codes_documented as {{ dbt.type_bigint() }}) as codes_documented,
+        cast(codes_invalid as {{ dbt.type_bigint() }}) as codes_invalid,
+        cast(codes_unsupported as {{ dbt.type_bigint() }}) as codes_unsupported,
+        cast(codes_missed as {{ dbt.type_bigint() }}) as codes_missed,
+        cast(codes_correct as {{ dbt.type_bigint() }}) as codes_correct,
+        cast(codes_compared as {{ dbt.type_bigint() }}) as codes_compared,
+        {{ safe_ratio('codes_correct', 'codes_compared') }} as code_accuracy_rate,
+        cast(dx_codes_billed as {{ dbt.type_bigint() }}) as dx_codes_billed,
+        cast(dx_codes_unspecified as {{ dbt.type_bigint() }}) as dx_codes_unspecified,
+        {{ safe_ratio('dx_codes_unspecified', 'dx_codes_billed') }} as unspecified_code_rate
     from aggregated
 
 )

@@ -56,22 +56,22 @@ final as (
         monthly.month,
         monthly.facility_id,
         monthly.payer_id,
-        cast(monthly.claims_remitted as bigint) as claims_remitted,
-        cast(monthly.claims_denied as bigint) as claims_denied,
+        cast(monthly.claims_remitted as {{ dbt.type_bigint() }}) as claims_remitted,
+        cast(monthly.claims_denied as {{ dbt.type_bigint() }}) as claims_denied,
         {{ safe_ratio('monthly.claims_denied', 'monthly.claims_remitted') }} as initial_denial_rate,
         {{ money('monthly.charges_remitted') }} as charges_remitted,
         {{ money('monthly.charges_denied') }} as charges_denied,
         {{ safe_ratio('monthly.charges_denied', 'monthly.charges_remitted') }}
             as denial_rate_dollars,
-        cast(monthly.claims_denied_full as bigint) as claims_denied_full,
-        cast(monthly.claims_denied_partial as bigint) as claims_denied_partial,
+        cast(monthly.claims_denied_full as {{ dbt.type_bigint() }}) as claims_denied_full,
+        cast(monthly.claims_denied_partial as {{ dbt.type_bigint() }}) as claims_denied_partial,
         {{ money('monthly.denial_adjustment_amount') }} as denial_adjustment_amount,
-        cast(monthly.claims_overturned as bigint) as claims_overturned,
+        cast(monthly.claims_overturned as {{ dbt.type_bigint() }}) as claims_overturned,
         {{ safe_ratio('monthly.claims_overturned', 'monthly.claims_denied') }} as overturn_rate,
         {{ money('monthly.overturned_amount') }} as overturned_amount,
-        cast(coalesce(prior_months.prior_claims_remitted, 0) as bigint)
+        cast(coalesce(prior_months.prior_claims_remitted, 0) as {{ dbt.type_bigint() }})
             as claims_remitted_prior_3m,
-        cast(coalesce(prior_months.prior_claims_denied, 0) as bigint)
+        cast(coalesce(prior_months.prior_claims_denied, 0) as {{ dbt.type_bigint() }})
             as claims_denied_prior_3m,
         {{ safe_ratio('prior_months.prior_claims_denied', 'prior_months.prior_claims_remitted') }}
             as initial_denial_rate_hfma_3m

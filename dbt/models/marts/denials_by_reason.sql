@@ -25,8 +25,8 @@ final as (
         group_code as carc_group,
         carc_code,
         denial_category,
-        cast(count(*) as bigint) as lines_denied,
-        cast(count(distinct era_claim_id) as bigint) as claims_denied,
+        cast(count(*) as {{ dbt.type_bigint() }}) as lines_denied,
+        cast(count(distinct era_claim_id) as {{ dbt.type_bigint() }}) as claims_denied,
         {{ money('sum(adjustment_amount)') }} as dollars_denied
     from denial_adjustments
     group by remittance_month, payer_id, group_code, carc_code, denial_category

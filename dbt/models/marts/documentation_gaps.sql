@@ -14,11 +14,11 @@ final as (
         facility_id,
         department_id,
         gap_type,
-        cast(count(*) as bigint) as occurrences,
-        cast(count(distinct encounter_id) as bigint) as encounters_affected,
-        cast(sum(charge_lines) as bigint) as charge_lines,
+        cast(count(*) as {{ dbt.type_bigint() }}) as occurrences,
+        cast(count(distinct encounter_id) as {{ dbt.type_bigint() }}) as encounters_affected,
+        cast(sum(charge_lines) as {{ dbt.type_bigint() }}) as charge_lines,
         {{ money('sum(dollars_at_risk)') }} as dollars_at_risk,
-        cast(sum(case when dollars_at_risk is null then 1 else 0 end) as bigint)
+        cast(sum(case when dollars_at_risk is null then 1 else 0 end) as {{ dbt.type_bigint() }})
             as occurrences_unpriced
     from gaps
     group by gap_month, facility_id, department_id, gap_type

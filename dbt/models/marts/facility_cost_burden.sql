@@ -49,15 +49,15 @@ final as (
         facility_id,
         department_id,
         cost_category,
-        cast(encounters as bigint) as encounters,
-        cast(charge_lines as bigint) as charge_lines,
+        cast(encounters as {{ dbt.type_bigint() }}) as encounters,
+        cast(charge_lines as {{ dbt.type_bigint() }}) as charge_lines,
         {{ money('charges') }} as charges,
         {{ money('cost') }} as cost,
         {{ money('payments') }} as payments,
         {{ safe_ratio('cost', 'charges') }} as cost_to_charge_ratio,
         {{ safe_ratio('cost', 'payments') }} as cost_to_payment_ratio,
         {{ money('payments - cost') }} as margin,
-        cast(charge_lines_uncosted as bigint) as charge_lines_uncosted
+        cast(charge_lines_uncosted as {{ dbt.type_bigint() }}) as charge_lines_uncosted
     from aggregated
 
 )

@@ -1,11 +1,51 @@
 -- Grain: one row per CAS reason/amount/quantity triplet (claim level or line level), with
 -- its CARC category, denial flag and remittance context.
+--
+-- Incremental (delete+insert on adjustment_id; see dbt/README.md): a night builds the
+-- triplets of new loads, and rebuilds those of every claim whose context changed or that
+-- was built with another version of the carc_categories seed (stale_remittance_claims), so
+-- the table always equals a full build.
+{{ config(
+    materialized='incremental',
+    unique_key='adjustment_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
 with adjustments as (
 
     select * from {{ ref('int_adjustments_categorized') }}
 
 ),
+
+remittance_claims as (
+
+    select * from {{ ref('int_remittance_claims_ranked') }}
+
+),
+
+{% if is_incremental() -%}
+stale_claims as (
+
+    {{ stale_remittance_claims('remittance_claims') }}
+
+),
+
+to_build as (
+
+    select *
+    from adjustments
+    where {{ is_new_load('adjustments.load_id') }}
+        or adjustments.era_claim_id in (select stale_claims.era_claim_id from stale_claims)
+
+),
+{%- else -%}
+to_build as (
+
+    select * from adjustments
+
+),
+{%- endif %}
 
 final as (
 
@@ -28,8 +68,10 @@ final as (
         denial_category,
         is_denial,
         adjustment_amount,
-        adjustment_quantity
-    from adjustments
+        adjustment_quantity,
+        {{ carc_categories_version() }} as carc_categories_version,
+        load_id
+    from to_build
 
 )
 

@@ -1,7 +1,18 @@
 -- Grain: one row per 835 service line (SVC) on one remittance claim, with its claim and
 -- payment context and its adjustment totals by group code.
+--
+-- Incremental (delete+insert on era_service_line_id; see dbt/README.md): a night builds the
+-- lines of new loads, and rebuilds those of every claim whose context changed or that was
+-- built with another version of the carc_categories seed (stale_remittance_claims), so the
+-- table always equals a full build.
+{{ config(
+    materialized='incremental',
+    unique_key='era_service_line_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
-with service_lines as (
+with all_service_lines as (
 
     select * from {{ ref('stg_era__service_lines') }}
 
@@ -19,6 +30,29 @@ adjustments as (
 
 ),
 
+{% if is_incremental() -%}
+stale_claims as (
+
+    {{ stale_remittance_claims('remittance_claims') }}
+
+),
+
+service_lines as (
+
+    select *
+    from all_service_lines
+    where {{ is_new_load('all_service_lines.load_id') }}
+        or all_service_lines.era_claim_id in (select stale_claims.era_claim_id from stale_claims)
+
+),
+{%- else -%}
+service_lines as (
+
+    select * from all_service_lines
+
+),
+{%- endif %}
+
 line_adjustment_totals as (
 
     select
@@ -34,6 +68,7 @@ line_adjustment_totals as (
         count(*) as adjustment_count
     from adjustments
     where adjustment_level = 'line'
+        and adjustments.era_claim_id in (select service_lines.era_claim_id from service_lines)
     group by era_service_line_id
 
 ),
@@ -76,7 +111,9 @@ final as (
             as denial_adjustment_amount,
         coalesce(line_adjustment_totals.denial_adjustment_amount, 0) <> 0 as is_denied,
         coalesce(line_adjustment_totals.adjustment_count, 0) as adjustment_count,
-        service_lines.is_balanced
+        service_lines.is_balanced,
+        {{ carc_categories_version() }} as carc_categories_version,
+        service_lines.load_id
     from service_lines
     left join remittance_claims
         on service_lines.era_claim_id = remittance_claims.era_claim_id

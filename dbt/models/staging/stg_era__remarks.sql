@@ -9,14 +9,14 @@ with source as (
 renamed as (
 
     select
-        cast(remark_key as varchar) as remark_id,
-        cast(claim_key as varchar) as era_claim_id,
-        cast(service_line_key as varchar) as era_service_line_id,
-        cast(payment_key as varchar) as era_payment_id,
-        cast(level as varchar) as remark_level,
-        cast(source_element as varchar) as source_element,
-        cast(code_list_qualifier as varchar) as code_list_qualifier,
-        upper(trim(cast(remark_code as varchar))) as remark_code
+        cast(remark_key as {{ dbt.type_string() }}) as remark_id,
+        cast(claim_key as {{ dbt.type_string() }}) as era_claim_id,
+        cast(service_line_key as {{ dbt.type_string() }}) as era_service_line_id,
+        cast(payment_key as {{ dbt.type_string() }}) as era_payment_id,
+        cast(level as {{ dbt.type_string() }}) as remark_level,
+        cast(source_element as {{ dbt.type_string() }}) as source_element,
+        cast(code_list_qualifier as {{ dbt.type_string() }}) as code_list_qualifier,
+        upper(trim(cast(remark_code as {{ dbt.type_string() }}))) as remark_code
     from source
 
 )

@@ -10,9 +10,9 @@ renamed as (
 
     select
         {{ normalize_code('icd10cm_code') }} as icd10cm_code,
-        cast(description as varchar) as description,
-        cast(is_billable as boolean) as is_billable,
-        cast(release as varchar) as icd10cm_release
+        cast(description as {{ dbt.type_string() }}) as description,
+        cast(is_billable as {{ dbt.type_boolean() }}) as is_billable,
+        cast(release as {{ dbt.type_string() }}) as icd10cm_release
     from source
 
 )

@@ -1,0 +1,120 @@
+{#-
+    Helpers of the incremental models (see dbt/README.md, "Incremental models").
+
+    The loader appends each file's rows to raw in one transaction and tags every row with
+    the file's load id, so a load is either wholly in an incremental model or not at all:
+    "the rows of loads not yet in the model" is an exact predicate, independent of dates
+    and clocks.
+-#}
+
+{#-
+    Predicate for a where clause: the row's load (`load_id_expression`) is not yet in this
+    incremental model (column `load_id` of {{ this }}). `true` on a full build.
+-#}
+{% macro is_new_load(load_id_expression) -%}
+    {%- if is_incremental() -%}
+        {%- do require_incremental_columns(['load_id']) -%}
+        {{ load_id_expression }} not in (
+            select distinct loaded.load_id
+            from {{ this }} as loaded
+            where loaded.load_id is not null
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Stop with an actionable message when {{ this }} lacks a column the incremental branch
+    reads (a table built by an older version of the model): rebuild it with --full-refresh.
+-#}
+{% macro require_incremental_columns(columns) -%}
+    {%- if execute -%}
+        {%- set present = adapter.get_columns_in_relation(this) | map(attribute='name')
+            | map('lower') | list -%}
+        {%- set missing = columns | reject('in', present) | list -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built by an older version of " ~ model.name ~ " (no column "
+                ~ missing | join(", ") ~ "): rebuild it once with `dbt build --full-refresh "
+                ~ "--select " ~ model.name ~ "`"
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    A version of the seed carc_categories (a hash of its rows, in order): stored on every row
+    of the models whose denial flags come from it, so rows built with an earlier version of
+    the editable seed are rebuilt by the next incremental run. A scalar subquery.
+-#}
+{% macro carc_categories_version() -%}
+    (
+        select
+            {{ dbt.hash(dbt.listagg(
+                dbt.concat([
+                    "coalesce(group_code, '')", "'|'",
+                    "coalesce(carc_code, '')", "'|'",
+                    "coalesce(denial_category, '')", "'|'",
+                    "coalesce(cast(is_denial as " ~ dbt.type_string() ~ "), '')",
+                ]),
+                "';'",
+                "order by group_code, carc_code"
+            )) }}
+        from {{ ref('carc_categories') }}
+    )
+{%- endmacro %}
+
+{#- True when any of `columns` differs (null-safe) between relations `left` and `right`. -#}
+{% macro any_column_differs(left, right, columns) -%}
+    (
+        {%- for column in columns %}
+        {{ left }}.{{ column }} is distinct from {{ right }}.{{ column }}
+        {%- if not loop.last %} or{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#-
+    The columns the remittance fact models copy from their claim (int_remittance_claims_ranked).
+    They can change after a row is built: a remittance of the same claim_id dated earlier
+    takes over the first adjudication, charge lines arriving give the claim its facility,
+    a changed var (adjudication / reversal status codes) re-ranks. Incremental runs compare
+    them with the current claims and rebuild the rows of every claim that differs.
+-#}
+{% macro remittance_claim_context_columns() -%}
+    {{ return([
+        'claim_id',
+        'era_payment_id',
+        'remittance_date',
+        'remittance_month',
+        'payer_id',
+        'facility_id',
+        'claim_status_code',
+        'is_first_adjudication',
+        'is_reversal',
+    ]) }}
+{%- endmacro %}
+
+{#-
+    Select statement (a CTE body) of the era_claim_ids whose rows in this incremental model
+    are stale: built with another version of carc_categories, or with claim context (see
+    remittance_claim_context_columns) that differs from `remittance_claims` now. Compared at
+    the claim grain: one distinct row per claim and context read from {{ this }}.
+-#}
+{% macro stale_remittance_claims(remittance_claims) -%}
+    {%- set context_columns = remittance_claim_context_columns() -%}
+    {%- do require_incremental_columns(['carc_categories_version'] + context_columns) -%}
+    select built_claims.era_claim_id
+    from (
+        select distinct
+            era_claim_id,
+            carc_categories_version,
+            {{ context_columns | join(',\n            ') }}
+        from {{ this }}
+    ) as built_claims
+    left join {{ remittance_claims }} as current_claims
+        on built_claims.era_claim_id = current_claims.era_claim_id
+    where built_claims.carc_categories_version is distinct from {{ carc_categories_version() }}
+        or {{ any_column_differs('built_claims', 'current_claims', context_columns) }}
+{%- endmacro %}

@@ -1,0 +1,404 @@
+"""Incremental models: three nights of loads equal one full refresh of the same raw data.
+
+A generated landing folder is delivered in three nights, the way the nightly flow sees it:
+load the night's new files into the warehouse, then run the models (incremental; the last
+night with `dbt build`, so the data tests also run on the incrementally built tables). Some files
+arrive late on purpose - early charge files (remittances then reach the warehouse before
+their claim's charge lines, so the claim has no facility yet) and earlier-dated copies of two
+835 files (a remittance dated before the one already taken as the first adjudication) - so
+the remittance facts must rebuild rows of claims whose context changed.
+
+After the last night the warehouse is copied and rebuilt with `--full-refresh`:
+every incremental model and every mart must be equal row for row. The incremental runs are
+also checked to be incremental: dbt compiled each incremental model against its own table,
+the staging tables gained exactly the new loads' rows, and rows untouched by the night
+(marked before the build) were not rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dbt_invoke import dbt_invoke
+
+pytestmark = pytest.mark.integration
+
+START = dt.date(2026, 1, 1)
+NIGHT_1_LAST_DAY = dt.date(2026, 2, 5)
+NIGHT_2_LAST_DAY = dt.date(2026, 2, 15)
+# charge files of these days arrive with the last night
+LATE_CHARGE_DAYS = {dt.date(2026, 1, d) for d in range(2, 9)}
+# (original 835 of night 1 or 2, days earlier its copy is dated); the copies arrive last
+EARLIER_COPIES = [("era_2026-02-02_001.835", 3), ("era_2026-02-09_001.835", 4)]
+
+# dbt build without the data and unit tests: seeds and models
+MODELS_ONLY = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+
+INCREMENTAL_MODELS = {
+    # model: (schema, key column, raw table it appends from, or None for a mart)
+    "stg_ehr__charges": ("staging", "charge_id", "charges"),
+    "stg_era__claims": ("staging", "era_claim_id", "era_claims"),
+    "stg_era__claim_adjustments": ("staging", "adjustment_id", "era_claim_adjustments"),
+    "stg_era__service_lines": ("staging", "era_service_line_id", "era_service_lines"),
+    "stg_era__line_adjustments": ("staging", "adjustment_id", "era_line_adjustments"),
+    "fct_service_lines": ("marts", "era_service_line_id", None),
+    "fct_adjustments": ("marts", "adjustment_id", None),
+}
+# a column per model that nothing downstream of an untouched row reads: the marker
+MARKER_COLUMNS = {
+    "stg_ehr__charges": ("cdm_code", "'untouched'"),
+    "stg_era__claims": ("facility_type_code", "'untouched'"),
+    "stg_era__claim_adjustments": ("adjustment_quantity", "-999"),
+    "stg_era__service_lines": ("line_control_number", "'untouched'"),
+    "stg_era__line_adjustments": ("adjustment_quantity", "-999"),
+    "fct_service_lines": ("line_control_number", "'untouched'"),
+    "fct_adjustments": ("adjustment_quantity", "-999"),
+}
+
+
+def _file_day(name: str) -> dt.date:
+    return dt.date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", name).group(0))
+
+
+def _earlier_copy(source: Path, target_dir: Path, days: int) -> Path:
+    """The 835 `source` re-dated `days` earlier (BPR16 and DTM*405), as a new file."""
+    text = source.read_text()
+    element, terminator = text[3], text[105]
+    old_day = _file_day(source.name)
+    new_day = old_day - dt.timedelta(days=days)
+    old, new = old_day.strftime("%Y%m%d"), new_day.strftime("%Y%m%d")
+    segments = []
+    for segment in text.split(terminator):
+        fields = segment.strip("\r\n").split(element)
+        if fields[0] == "BPR" and fields[-1] == old:
+            segment = segment.replace(element + old, element + new)
+        elif fields[0] == "DTM" and fields[1:3] == ["405", old]:
+            segment = segment.replace(element + old, element + new)
+        segments.append(segment)
+    name = f"era_{new_day.isoformat()}_901.835"
+    target = target_dir / name
+    target.write_text(terminator.join(segments))
+    assert target.read_text() != text
+    return target
+
+
+def _nights(generated: Path) -> list[list[Path]]:
+    files = sorted(
+        p for p in generated.rglob("*") if p.is_file() and p.parent.name != generated.name
+    )
+    nights: list[list[Path]] = [[], [], []]
+    for path in files:
+        day = _file_day(path.name)
+        if path.parent.name == "charges" and day in LATE_CHARGE_DAYS:
+            nights[2].append(path)
+        elif day <= NIGHT_1_LAST_DAY:
+            nights[0].append(path)
+        elif day <= NIGHT_2_LAST_DAY:
+            nights[1].append(path)
+        else:
+            nights[2].append(path)
+    copies = generated.parent / "copies" / "remittances"
+    copies.mkdir(parents=True)
+    for name, days in EARLIER_COPIES:
+        nights[2].append(_earlier_copy(generated / "remittances" / name, copies, days))
+    return nights
+
+
+def _load(files: list[Path], landing: Path, warehouse: Path, run_id: str) -> None:
+    from rcm.load import load_landing, open_working_copy, publish
+    from rcm.reference.warehouse import ensure_icd10cm
+
+    for path in files:
+        target = landing / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    working = open_working_copy(warehouse)
+    summary = load_landing(landing, working, run_id)
+    assert summary.count("loaded") == len(files), summary.describe()
+    con = duckdb.connect(str(working))
+    try:
+        ensure_icd10cm(con)
+    finally:
+        con.close()
+    publish(working, warehouse)
+
+
+def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _execute(path: Path, statements: list[tuple[str, list]]) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for sql, params in statements:
+            con.execute(sql, params)
+    finally:
+        con.close()
+
+
+def _touched_claims(warehouse: Path, run_id: str) -> set[str]:
+    """claim_ids that the night's loads bring remittances or charge lines for."""
+    return {
+        claim_id
+        for (claim_id,) in _query(
+            warehouse,
+            """
+            with night as (
+                select load_id from ops.load_manifest where load_run_id = ?
+            )
+            select patient_control_number from raw.era_claims
+            where _load_id in (select load_id from night)
+            union
+            select claim_id from raw.charges where _load_id in (select load_id from night)
+            """,
+            [run_id],
+        )
+    }
+
+
+def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]]:
+    """Mark one existing row per incremental model that the night must not rewrite.
+
+    Staging: any row of an earlier load (append never rewrites). Remittance facts: a row of
+    a claim the night does not touch. Returns model -> (key, original value).
+    """
+    touched = _touched_claims(warehouse, run_id)
+    claim_of = dict(_query(warehouse, "select era_claim_id, claim_id from staging.stg_era__claims"))
+    planted: dict[str, tuple[str, object]] = {}
+    statements = []
+    for model, (schema, key, _) in INCREMENTAL_MODELS.items():
+        column, marker = MARKER_COLUMNS[model]
+        candidates = _query(
+            warehouse,
+            f"select {key}, {column}, era_claim_id from {schema}.{model} order by {key}"
+            if model.startswith(("stg_era", "fct"))
+            else f"select {key}, {column}, null from {schema}.{model} order by {key}",
+        )
+        for row_key, original, era_claim_id in candidates:
+            if era_claim_id is None or claim_of.get(era_claim_id) not in touched:
+                planted[model] = (row_key, original)
+                statements.append(
+                    (f"update {schema}.{model} set {column} = {marker} where {key} = ?", [row_key])
+                )
+                break
+        assert model in planted, f"no untouched row in {model}"
+    _execute(warehouse, statements)
+    return planted
+
+
+def _markers_kept(warehouse: Path, planted: dict[str, tuple[str, object]]) -> dict[str, bool]:
+    kept = {}
+    for model, (row_key, _) in planted.items():
+        schema, key, _ = INCREMENTAL_MODELS[model]
+        column, marker = MARKER_COLUMNS[model]
+        sql = f"select {column} = {marker} from {schema}.{model} where {key} = ?"
+        (value,) = _query(warehouse, sql, [row_key])[0]
+        kept[model] = value
+    return kept
+
+
+def _restore_markers(warehouse: Path, planted: dict[str, tuple[str, object]]) -> None:
+    statements = []
+    for model, (row_key, original) in planted.items():
+        schema, key, _ = INCREMENTAL_MODELS[model]
+        column, _ = MARKER_COLUMNS[model]
+        statements.append(
+            (f"update {schema}.{model} set {column} = ? where {key} = ?", [original, row_key])
+        )
+    _execute(warehouse, statements)
+
+
+def _new_rows(warehouse: Path, run_id: str) -> dict[str, tuple[int, int]]:
+    """Per staging model: (rows of the night's loads in the model, rows of them in raw)."""
+    counts = {}
+    for model, (schema, _, raw_table) in INCREMENTAL_MODELS.items():
+        if raw_table is None:
+            continue
+        counts[model] = _query(
+            warehouse,
+            f"""
+            with night as (select load_id from ops.load_manifest where load_run_id = ?)
+            select
+                (select count(*) from {schema}.{model}
+                 where load_id in (select load_id from night)),
+                (select count(*) from raw.{raw_table}
+                 where _load_id in (select load_id from night))
+            """,
+            [run_id],
+        )[0]
+    return counts
+
+
+def _make_stale(warehouse: Path, run_id: str, avoid: set[str]) -> list[str]:
+    """Corrupt the stored context of two untouched claims, as an out-of-date build would
+    leave it: the night must rebuild them (facility, carc_categories_version)."""
+    touched = _touched_claims(warehouse, run_id)
+    rows = _query(
+        warehouse,
+        """
+        select era_claim_id from marts.fct_adjustments
+        where era_service_line_id is not null
+        group by era_claim_id, claim_id
+        having claim_id not in (select unnest(?::varchar[]))
+        order by era_claim_id
+        """,
+        [sorted(touched | avoid)],
+    )
+    stale = [rows[0][0], rows[1][0]]
+    _execute(
+        warehouse,
+        [
+            ("update marts.fct_service_lines set facility_id = 'STALE' where era_claim_id = ?",
+             [stale[0]]),
+            ("update marts.fct_adjustments set facility_id = 'STALE' where era_claim_id = ?",
+             [stale[0]]),
+            ("update marts.fct_adjustments set carc_categories_version = 'old', "
+             "denial_category = 'STALE' where era_claim_id = ?", [stale[1]]),
+            ("update marts.fct_service_lines set carc_categories_version = 'old', "
+             "denial_adjustment_amount = -1 where era_claim_id = ?", [stale[1]]),
+        ],
+    )  # fmt: skip
+    return stale
+
+
+def _context(warehouse: Path) -> dict[str, tuple]:
+    return {
+        row[0]: row[1:]
+        for row in _query(
+            warehouse,
+            "select era_service_line_id, facility_id, is_first_adjudication "
+            "from marts.fct_service_lines",
+        )
+    }
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    from rcm.generate import generate
+
+    tmp = tmp_path_factory.mktemp("dbt_incremental")
+    generated = tmp / "generated" / "landing"
+    generate(generated, encounters=200, seed=23, start_date=START, days=60)
+    (generated / "truth.json").unlink()
+    landing, warehouse, work = tmp / "landing", tmp / "warehouse.duckdb", tmp / "dbt"
+    record: dict = {"planted": {}, "kept": {}, "new_rows": {}, "compiled": {}}
+    for number, files in enumerate(_nights(generated), start=1):
+        run_id = f"night{number}"
+        _load(files, landing, warehouse, run_id)
+        planted: dict = {}
+        if number > 1:
+            planted = _plant_markers(warehouse, run_id)
+        if number == 3:
+            record["context_before"] = _context(warehouse)
+            avoid = {
+                claim
+                for (claim,) in _query(
+                    warehouse,
+                    "select distinct claim_id from marts.fct_service_lines "
+                    "where era_service_line_id = ?",
+                    [planted["fct_service_lines"][0]],
+                )
+            }
+            avoid |= {
+                claim
+                for (claim,) in _query(
+                    warehouse,
+                    "select distinct claim_id from marts.fct_adjustments where adjustment_id = ?",
+                    [planted["fct_adjustments"][0]],
+                )
+            }
+            record["stale"] = _make_stale(warehouse, run_id, avoid)
+        # models only on the first nights; the last night runs the data tests on the
+        # incrementally built tables as well (dbt build, as the nightly flow does)
+        result = dbt_invoke(["build"] if number == 3 else MODELS_ONLY, warehouse, work)
+        record["compiled"][run_id] = {
+            r.node.name: r.node.compiled_code or ""
+            for r in result.result.results
+            if r.node.name in INCREMENTAL_MODELS and r.node.resource_type == "model"
+        }
+        if planted:
+            record["planted"][run_id] = planted
+            record["kept"][run_id] = _markers_kept(warehouse, planted)
+            record["new_rows"][run_id] = _new_rows(warehouse, run_id)
+            _restore_markers(warehouse, planted)
+    record["context_after"] = _context(warehouse)
+    full = tmp / "full_refresh.duckdb"
+    shutil.copy(warehouse, full)
+    dbt_invoke([*MODELS_ONLY, "--full-refresh"], full, tmp / "dbt_full")
+    return warehouse, full, record
+
+
+def _tables(path: Path) -> list[tuple[str, str]]:
+    return _query(
+        path,
+        """
+        select table_schema, table_name from information_schema.tables
+        where table_schema in ('staging', 'intermediate', 'marts') and table_type = 'BASE TABLE'
+        order by all
+        """,
+    )
+
+
+def test_incremental_equals_full_refresh_row_for_row(nights):
+    incremental, full, _ = nights
+    tables = _tables(incremental)
+    assert tables == _tables(full)
+    names = {name for _, name in tables}
+    assert set(INCREMENTAL_MODELS) | {"coding_accuracy", "denial_rates", "charge_lag"} <= names
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{incremental}' as incremental (read_only)")
+        con.execute(f"attach '{full}' as full_refresh (read_only)")
+        differences = {}
+        for schema, name in tables:
+            a, b = f"incremental.{schema}.{name}", f"full_refresh.{schema}.{name}"
+            (rows_a,) = con.execute(f"select count(*) from {a}").fetchall()[0]
+            (only_a,) = con.execute(
+                f"select count(*) from (select * from {a} except all select * from {b})"
+            ).fetchall()[0]
+            (only_b,) = con.execute(
+                f"select count(*) from (select * from {b} except all select * from {a})"
+            ).fetchall()[0]
+            if only_a or only_b or rows_a == 0:
+                differences[f"{schema}.{name}"] = (rows_a, only_a, only_b)
+        assert not differences, differences
+    finally:
+        con.close()
+
+
+def test_nights_ran_incrementally(nights):
+    _, _, record = nights
+    for run_id in ("night2", "night3"):
+        compiled = record["compiled"][run_id]
+        assert set(compiled) == set(INCREMENTAL_MODELS)
+        for model, code in compiled.items():
+            schema = INCREMENTAL_MODELS[model][0]
+            # is_incremental(): the model reads its own table to find what it lacks
+            assert f'"{schema}"."{model}"' in code, (run_id, model)
+        # the staging tables gained exactly the rows of the night's loads
+        new_rows = record["new_rows"][run_id]
+        assert all(in_model == in_raw for in_model, in_raw in new_rows.values()), new_rows
+        assert new_rows["stg_ehr__charges"][0] > 0 and new_rows["stg_era__claims"][0] > 0
+        # rows the night did not touch were not rewritten
+        assert all(record["kept"][run_id].values()), record["kept"][run_id]
+
+
+def test_late_arrivals_changed_context_of_existing_rows(nights):
+    """The scenario really exercises the rebuild of stale claims (else the test is weak)."""
+    _, _, record = nights
+    before, after = record["context_before"], record["context_after"]
+    common = before.keys() & after.keys()
+    facility_set = [k for k in common if before[k][0] is None and after[k][0] is not None]
+    first_moved = [k for k in common if before[k][1] and not after[k][1]]
+    assert facility_set, "no remittance line got its facility from late charge lines"
+    assert first_moved, "no first adjudication moved to an earlier-dated remittance"
+    assert not [k for k, v in after.items() if v[0] == "STALE"]
