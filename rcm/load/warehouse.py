@@ -163,7 +163,21 @@ def connect(working: Path) -> duckdb.DuckDBPyConnection:
     """A read-write connection to the working copy (never to the published file)."""
     if Path(working).name.endswith(WORKING_SUFFIX) is False:
         raise RcmError("loads write to a working copy; call open_working_copy first")
-    return duckdb.connect(str(working))
+    con = duckdb.connect(str(working))
+    con.execute(f"set memory_limit = '{memory_limit()}'")
+    return con
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for the nightly's connections (and dbt's, in dbt/profiles.yml).
+
+    Bounded so that a nightly on a shared machine stays within its budget; DuckDB spills
+    to disk beyond it. `RCM_DUCKDB_MEMORY_LIMIT` overrides (e.g. '8GB').
+    """
+    limit = os.environ.get("RCM_DUCKDB_MEMORY_LIMIT", "4GB")
+    if not limit.replace(".", "").isalnum():
+        raise RcmError(f"RCM_DUCKDB_MEMORY_LIMIT must look like '4GB', got {limit!r}")
+    return limit
 
 
 def _columns_sql(columns: list[tuple[str, str]]) -> str:
