@@ -39,10 +39,9 @@ from rcm.load.discover import LandingFile
 from rcm.load.loader import LoadSummary, load_landing, pending_files
 from rcm.ops.build_state import models_fingerprint, read_fingerprint, write_fingerprint
 from rcm.ops.run_log import RunRecord, clear_pending, record_pending, record_run
-from rcm.reference.warehouse import ensure_icd10cm
-from rcm.validate import build_data_docs
-from rcm.validate.hook import validate_and_record
-from rcm.validate.prune import prune_unpublished_results
+
+# Great Expectations, dbt and the ICD-10-CM tables are imported by the steps that use them:
+# an empty night needs none of them, and their imports alone take seconds.
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO / "dbt"
@@ -94,6 +93,8 @@ def prepare_working_copy(warehouse: Path) -> Path:
 
 @task(name="reference code sets")
 def load_reference(working: Path) -> None:
+    from rcm.reference.warehouse import ensure_icd10cm
+
     con = wh.connect(working)
     try:
         if ensure_icd10cm(con):
@@ -128,12 +129,15 @@ class _TimedValidation:
     """The validation hook, timed: the run log keeps its share of the load stage."""
 
     def __init__(self) -> None:
+        from rcm.validate.hook import validate_and_record
+
+        self.validate = validate_and_record
         self.seconds = 0.0
 
     def __call__(self, *args):
         started = time.perf_counter()
         try:
-            return validate_and_record(*args)
+            return self.validate(*args)
         finally:
             self.seconds += time.perf_counter() - started
 
@@ -300,6 +304,9 @@ def publish(working: Path, warehouse: Path) -> None:
 @task(name="data docs")
 def refresh_data_docs(warehouse: Path, working: Path) -> Path:
     """Drop validation results of loads that never published, then rebuild the Data Docs."""
+    from rcm.validate import build_data_docs
+    from rcm.validate.prune import prune_unpublished_results
+
     removed = prune_unpublished_results(warehouse, working)
     if removed:
         get_run_logger().info("Data Docs: dropped %d result(s) of unpublished runs", removed)
