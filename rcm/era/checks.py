@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from rcm.era.segments import Parts, el
+from rcm.era.segments import CODES, Parts, el
 
 ENVELOPE_IDS = ["ISA", "IEA", "GS", "GE", "ST"]
 _OUTSIDE_OK = ["ISA", "IEA", "GS", "GE"]
@@ -146,9 +146,11 @@ def transactions(
         ),
     ]
     outside = (
-        segs.filter((pl.col("st_pos") == 0) & ~pl.col("seg_id").is_in(_OUTSIDE_OK))
+        segs.lazy()
+        .filter((pl.col("st_pos") == 0) & ~pl.col("code").is_in([CODES[i] for i in _OUTSIDE_OK]))
         .group_by("file_id")
         .agg(pl.len().alias("n"), pl.col("seg_pos").min().alias("segment_position"))
+        .collect(engine="in-memory")
     )
     findings.append(
         _finding(
@@ -168,15 +170,19 @@ def envelope_rows(parts: Parts, lk: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """The few segments the interchange/group checks need (kept across batches; `envelopes`
     sorts them by position)."""
     return (
-        pl.concat([parts[seg_id] for seg_id in ENVELOPE_IDS])
-        .select(
-            "file_id",
-            "seg_pos",
-            "seg_id",
-            el(1).alias("e1"),
-            el(2).alias("e2"),
-            "isa_pos",
-            "gs_pos",
+        pl.concat(
+            [
+                parts[seg_id].select(
+                    "file_id",
+                    "seg_pos",
+                    pl.lit(seg_id).alias("seg_id"),
+                    el(1).alias("e1"),
+                    el(2).alias("e2"),
+                    "isa_pos",
+                    "gs_pos",
+                )
+                for seg_id in ENVELOPE_IDS
+            ]
         )
         .join(lk["isa"], on=["file_id", "isa_pos"], how="left", maintain_order="left")
         .join(

@@ -8,39 +8,94 @@ start or cannot write raises `RcmError`.
 
 from __future__ import annotations
 
+import gc
 import os
+import queue
+import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from polars.io.plugins import register_io_source
 
 from rcm.era.parse import DATA_TABLES, DEFAULT_BATCH_BYTES, ParseRun
-from rcm.era.schema import TABLES, empty
+from rcm.era.schema import TABLES, empty, polars_schema
 from rcm.errors import RcmError
 
 FORMATS = ("parquet", "csv")
 _SHOWN_FINDINGS = 15
-_ARROW_COMPAT = pl.CompatLevel.oldest()
-_REPEATING = {
-    "source_file",
-    "file_sha256",
-    "interchange_control_number",
-    "group_control_number",
-    "transaction_control_number",
-    "level",
-    "source_element",
-}
-_CODED = ("_code", "_qualifier", "_flag")
 # LZ4 without column statistics: writing parquet was a third of the run with snappy and
 # statistics; lz4 is as fast to decode and the tables are read whole, not filtered by stats
 _COMPRESSION = "lz4"
+_POLL = 0.5  # seconds between checks that a parquet sink is still alive
+
+
+class _ParquetSink:
+    """One parquet file, written by polars' streaming parquet sink in a thread of its own.
+
+    Batches reach the sink through a queue of one: the parser builds the next batch while
+    the sinks encode the previous one (on the other core), and memory stays bounded by a
+    few batches. Several batches become row groups of one file, with no second writer
+    library (pyarrow) to import and no conversion to its arrays."""
+
+    def __init__(self, partial: Path, table: str) -> None:
+        self._queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._partial = partial
+        self._schema = polars_schema(table)
+        self._thread = threading.Thread(target=self._run, name=f"rcm-era-{table}", daemon=True)
+        self._thread.start()
+
+    def _frames(self, with_columns, _predicate, _n_rows, _batch_size) -> Iterator[pl.DataFrame]:
+        while (frame := self._queue.get()) is not None:
+            yield frame if with_columns is None else frame.select(with_columns)
+
+    def _run(self) -> None:
+        try:
+            register_io_source(self._frames, schema=self._schema).sink_parquet(
+                self._partial, compression=_COMPRESSION, statistics=False
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by write/close
+            self._error = exc
+
+    def write(self, frame: pl.DataFrame | None) -> None:
+        while True:
+            self._raise()
+            try:
+                self._queue.put(frame, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        self.write(None)
+        self._thread.join()
+        self._raise(finished=True)
+
+    def abort(self) -> None:
+        if self._thread.is_alive():
+            try:
+                self._queue.put(None, timeout=_POLL)
+            except queue.Full:  # the sink failed and stopped reading: nothing to stop
+                pass
+            self._thread.join(timeout=10 * _POLL)
+
+    def _raise(self, finished: bool = False) -> None:
+        if self._error is not None:
+            if isinstance(self._error, OSError):
+                raise self._error
+            raise OSError(str(self._error).splitlines()[0] if str(self._error) else "") from (
+                self._error
+            )
+        if not finished and not self._thread.is_alive():
+            raise OSError("the parquet writer stopped")
 
 
 class _TableWriter:
-    """One output file. Parquet: a single batch is written by polars in one go; several
-    batches stream into one file as row groups (pyarrow). CSV: appended batch by batch."""
+    """One output file. Parquet: streamed by a polars sink (`_ParquetSink`), except the
+    findings, written once at the end. CSV: appended batch by batch."""
 
     def __init__(self, path: Path, table: str, fmt: str, streaming: bool) -> None:
         self.path = path
@@ -49,20 +104,10 @@ class _TableWriter:
         self.rows = 0
         self._schema_frame = empty(table)
         self._pending: pl.DataFrame | None = None
-        self._writer = None
+        self._sink: _ParquetSink | None = None
         self._handle = None
         if fmt == "parquet" and streaming:
-            import pyarrow.parquet as pq  # noqa: PLC0415 - only needed for several batches
-
-            names = self._schema_frame.columns
-            self._writer = pq.ParquetWriter(
-                self.partial,
-                self._schema_frame.to_arrow(compat_level=_ARROW_COMPAT).schema,
-                compression=_COMPRESSION,
-                write_statistics=False,
-                # dictionaries only where values repeat: faster than encoding unique keys
-                use_dictionary=[c for c in names if c in _REPEATING or c.endswith(_CODED)],
-            )
+            self._sink = _ParquetSink(self.partial, table)
         elif fmt == "csv":
             self._handle = open(self.partial, "wb")
             self._schema_frame.write_csv(self._handle, include_header=True)
@@ -71,16 +116,16 @@ class _TableWriter:
         if frame.height == 0:
             return
         self.rows += frame.height
-        if self._writer is not None:
-            self._writer.write_table(frame.to_arrow(compat_level=_ARROW_COMPAT))
+        if self._sink is not None:
+            self._sink.write(frame)
         elif self._handle is not None:
             frame.write_csv(self._handle, include_header=False)
         else:
             self._pending = frame if self._pending is None else pl.concat([self._pending, frame])
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        if self._sink is not None:
+            self._sink.close()
         elif self._handle is not None:
             self._handle.close()
         else:
@@ -89,10 +134,10 @@ class _TableWriter:
         os.replace(self.partial, self.path)
 
     def abort(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - best effort cleanup
-            pass
+        if self._sink is not None:
+            self._sink.abort()
+        elif self._handle is not None:
+            self._handle.close()
         self.partial.unlink(missing_ok=True)
 
 
@@ -152,6 +197,11 @@ def convert_files(
     batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> ConvertResult:
     """Convert 835 files into `<out_dir>/<table>.<fmt>` for every remittance table."""
+    # the conversion makes no reference cycles worth collecting (frames are freed by
+    # reference counting), so the cyclic collector's passes over every live object are
+    # skipped while it runs
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _convert(files, out_dir, fmt, batch_bytes)
     except RcmError:
@@ -162,6 +212,9 @@ def convert_files(
         raise RcmError(
             f"internal error while converting ({type(exc).__name__}); no tables were written"
         ) from exc
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _convert(
@@ -184,12 +237,9 @@ def _convert(
 
     writers: dict[str, _TableWriter] = {}
     try:
-        streaming = run.batch_count() > 1
         for table in TABLES:
             # findings are always written once, at the end
-            writers[table] = _TableWriter(
-                out / f"{table}.{fmt}", table, fmt, streaming and table != "findings"
-            )
+            writers[table] = _TableWriter(out / f"{table}.{fmt}", table, fmt, table != "findings")
         converted: set[str] = set()
         for batch in run.batches():
             for name in DATA_TABLES:

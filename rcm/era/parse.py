@@ -16,7 +16,7 @@ import polars as pl
 from rcm.era import checks, tables
 from rcm.era.reader import Piece, SourceFile, plan_file, read_piece
 from rcm.era.schema import TABLES, conform, empty
-from rcm.era.segments import KEY_SPAN, PIECE_SCHEMA, TERM, Parts, lookups, segment_frame
+from rcm.era.segments import PIECE_SCHEMA, TERM, Parts, lookups, segment_frame
 
 DATA_TABLES = [name for name in TABLES if name != "findings"]
 DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
@@ -69,7 +69,7 @@ class ParseRun:
             SourceFile(file_id=i, path=p, name=p.name) for i, p in enumerate(expand_paths(paths))
         ]
         for source in self.sources:
-            plan_file(source, self.batch_bytes)
+            plan_file(source, max(self.batch_bytes // 4, 1024))
         self.files = pl.DataFrame(
             {
                 "file_id": [s.file_id for s in self.sources],
@@ -104,15 +104,22 @@ class ParseRun:
         )
 
     def _piece_batches(self) -> Iterator[list[Piece]]:
+        """The pieces in order, in batches of at most `batch_bytes` (a single piece larger
+        than that is a batch of its own). An input of up to 1.5 batch sizes is one batch,
+        so a small run pays the fixed cost of a batch (a few hundred polars steps) once.
+        Interchanges are cut at ST boundaries into pieces of about a quarter of the batch
+        size (see `plan_file`), so the batches of a large run are mostly full."""
+        pieces = [piece for source in self.sources for piece in source.pieces]
+        total = sum(piece.size for piece in pieces)
+        limit = self.batch_bytes if total > self.batch_bytes * 3 // 2 else total
         batch: list[Piece] = []
         size = 0
-        for source in self.sources:
-            for piece in source.pieces:
-                if batch and size + piece.size > self.batch_bytes:
-                    yield batch
-                    batch, size = [], 0
-                batch.append(piece)
-                size += piece.size
+        for piece in pieces:
+            if batch and size + piece.size > limit:
+                yield batch
+                batch, size = [], 0
+            batch.append(piece)
+            size += piece.size
         if batch:
             yield batch
 
@@ -194,19 +201,16 @@ class ParseRun:
             },
         )
         del rows
-        segs = segment_frame(pieces)
+        parts = Parts(segment_frame(pieces))
         del pieces
-        parts = Parts(segs)
         lk = lookups(parts, starts)
-        status, txn_findings = checks.transactions(segs, parts, lk)
+        status, txn_findings = checks.transactions(parts.segs, parts, lk)
         envelope = checks.envelope_rows(parts, lk)
-        del segs
-        good = status.filter(pl.col("is_complete") & pl.col("is_835"))
-        if good.height < status.height:
-            parts = parts.restricted(good.select("file_id", "st_pos"))
-        raw = tables.build(parts)
+        txn = _transactions(status, self.files, lk)
+        if txn.height != parts["ST"].height:  # row i must be the transaction with st_i = i
+            raise RuntimeError("transaction frame out of step with the ST segments")
+        keyed = tables.build(parts, txn, lk["lx"])
         del parts
-        keyed = _finish(raw, self.files, good, lk)
         found = pl.concat([txn_findings, checks.balancing(keyed)])
         self._findings.append(found)
         self._envelope_rows.append(envelope)
@@ -227,31 +231,36 @@ class ParseRun:
         return self.files.select("source_file", "file_sha256", "bytes")
 
 
-def _finish(
-    raw: dict[str, pl.DataFrame],
-    files: pl.DataFrame,
-    status: pl.DataFrame,
-    lk: dict[str, pl.DataFrame],
-) -> dict[str, pl.DataFrame]:
-    """Join file metadata and control numbers (one small per-transaction frame), build the
-    string keys, rename trace columns."""
-    txn = (
-        status.select(
-            "file_id",
-            "st_pos",
-            (pl.col("file_id") * KEY_SPAN + pl.col("st_pos")).alias("tk"),
-            "isa_pos",
-            "gs_pos",
-            "is_envelope_valid",
+def _transactions(
+    status: pl.DataFrame, files: pl.DataFrame, lk: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """One row per ST of the batch, in stream order (row i = the transaction with st_i = i):
+    trace columns, the key prefix `<sha16>-<ISA13>-<ST02>`, payment_key, version, status."""
+    return (
+        status.lazy()
+        .select(
+            "file_id", "st_pos", "isa_pos", "gs_pos", "is_envelope_valid", "is_complete", "is_835"
         )
         .join(
-            files.select("file_id", "source_file", "file_sha256", "tag"), on="file_id", how="left"
+            files.lazy().select("file_id", "source_file", "file_sha256", "tag"),
+            on="file_id",
+            how="left",
+            maintain_order="left",
         )
-        .join(lk["isa"].unique(["file_id", "isa_pos"]), on=["file_id", "isa_pos"], how="left")
-        .join(lk["gs"].unique(["file_id", "gs_pos"]), on=["file_id", "gs_pos"], how="left")
-        .join(lk["st"], on=["file_id", "st_pos"], how="left")
+        .join(
+            lk["isa"].lazy().unique(["file_id", "isa_pos"]),
+            on=["file_id", "isa_pos"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            lk["gs"].lazy().unique(["file_id", "gs_pos"]),
+            on=["file_id", "gs_pos"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(lk["st"].lazy(), on=["file_id", "st_pos"], how="left", maintain_order="left")
         .select(
-            "tk",
             "source_file",
             "file_sha256",
             pl.col("isa_ctrl").alias("interchange_control_number"),
@@ -265,54 +274,14 @@ def _finish(
                 ],
                 separator="-",
             ).alias("_prefix"),
+            "st_pos",
             pl.coalesce("st_ver", "gs_ver").alias("implementation_version"),
             "is_envelope_valid",
+            (pl.col("is_complete") & pl.col("is_835")).alias("is_converted"),
         )
+        .with_columns(pl.concat_str(["_prefix", "st_pos"], separator="-").alias("payment_key"))
+        .collect(engine="in-memory")
     )
-
-    def key(*parts: str) -> pl.Expr:
-        return pl.concat_str([pl.col("_prefix"), *[pl.col(p) for p in parts]], separator="-")
-
-    out = {}
-    for name, frame in raw.items():
-        columns = set(TABLES.get(name, ()) and (c.name for c in TABLES[name]))
-        keys = [key("st_pos").alias("payment_key")]
-        if "claim_key" in columns or name == "_stray_cas":
-            keys.append(pl.when(pl.col("clp_pos") > 0).then(key("clp_pos")).alias("claim_key"))
-        if "service_line_key" in columns:
-            keys.append(
-                pl.when(pl.col("svc_pos") > 0).then(key("svc_pos")).alias("service_line_key")
-            )
-        frame = frame.join(txn, on="tk", how="left", maintain_order="left").with_columns(keys)
-        if name == "claims":
-            frame = frame.join(
-                lk["lx"].rename({"lx": "header_number"}),
-                on=["file_id", "lx_pos"],
-                how="left",
-                maintain_order="left",
-            )
-        elif name == "claim_adjustments":
-            frame = frame.with_columns(
-                pl.concat_str(["claim_key", "seg_pos", "triplet_index"], separator="-").alias(
-                    "adjustment_key"
-                )
-            )
-        elif name == "line_adjustments":
-            frame = frame.with_columns(
-                pl.concat_str(
-                    ["service_line_key", "seg_pos", "triplet_index"], separator="-"
-                ).alias("adjustment_key")
-            )
-        elif name == "remarks":
-            frame = frame.with_columns(key("seg_pos", "source_element").alias("remark_key"))
-        elif name == "provider_adjustments":
-            frame = frame.with_columns(
-                pl.concat_str(["payment_key", "seg_pos", "pair_index"], separator="-").alias(
-                    "provider_adjustment_key"
-                )
-            )
-        out[name] = frame.rename({"seg_pos": "segment_position"})
-    return out
 
 
 def parse_835_files(

@@ -3,8 +3,11 @@
 Everything here is vectorized polars over text whose delimiters were already mapped to
 canonical control characters (see `reader.canonical`), so every split is a literal one.
 Context is carried as segment positions (integers, forward-filled): the interchange, group,
-transaction, LX, CLP and SVC each segment belongs to. The control numbers themselves are
-looked up from the few envelope rows (`lookups`) when the output tables are built.
+transaction, LX, CLP and SVC each segment belongs to. Besides the positions, every row
+carries dense indexes of its transaction, claim and service line within the batch (the
+n-th ST, CLP, SVC of the batch, 0-based), so per-transaction and per-claim values reach
+child rows by a gather instead of a hash join. The control numbers themselves are looked
+up from the few envelope rows (`lookups`) when the output tables are built.
 """
 
 from __future__ import annotations
@@ -15,12 +18,26 @@ ELEM = "\x1d"  # element separator after canonicalisation
 COMP = "\x1f"  # component separator
 TERM = "\x1e"  # segment terminator
 
+# every segment id the checks and tables read, as a small integer code (0 = any other id)
+SEGMENT_IDS = [
+    "ISA", "IEA", "GS", "GE", "ST", "SE", "BPR", "TRN", "DTM", "N1", "LX", "CLP", "CAS",
+    "NM1", "MIA", "MOA", "AMT", "SVC", "REF", "LQ", "PLB",
+]  # fmt: skip
+CODES = {seg_id: k for k, seg_id in enumerate(SEGMENT_IDS, start=1)}
 # segments that close the claim (2100) or service line (2110) context
 _CLAIM_END = ["LX", "PLB", "SE", "ST", "GE", "GS", "IEA", "ISA"]
 _ENVELOPE_OUT = ["GE", "GS", "IEA", "ISA"]
-_CONTEXT_IDS = ["ISA", "GS", "ST", "LX", "CLP", "SVC", "PLB", "SE", "GE", "IEA"]
-
-KEY_SPAN = 1 << 40  # positions stay far below this; key = file_id * KEY_SPAN + position
+# context columns every part keeps; the envelope and CLP parts keep a few more
+_CONTEXT = ["file_id", "seg_pos", "st_pos", "st_i", "clp_i", "svc_i"]
+_EXTRA = {
+    "ISA": ["isa_pos", "gs_pos"],
+    "IEA": ["isa_pos", "gs_pos"],
+    "GS": ["isa_pos", "gs_pos"],
+    "GE": ["isa_pos", "gs_pos"],
+    "ST": ["isa_pos", "gs_pos", "row_nr"],
+    "SE": ["row_nr"],
+    "CLP": ["lx_pos"],
+}
 
 PIECE_SCHEMA = {
     "file_id": pl.Int64,
@@ -37,46 +54,52 @@ def el(i: int | pl.Expr) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
-def with_elements(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the `el` list (the segment split on the element separator; read it with `el`)."""
-    return frame.with_columns(pl.col("seg").str.split(ELEM).alias("el"))
-
-
 def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
-    """One row per non-empty segment: file_id, seg_pos, row_nr, seg_id, seg and positions
-    of the enclosing ISA, GS, ST, LX, CLP and SVC (0 = none)."""
+    """One row per non-empty segment: file_id, seg_pos, row_nr, code, `el` (the segment's
+    elements, read with `el`), positions of the enclosing ISA, GS, ST and LX (0 = none) and
+    the batch indexes st_i, clp_i, svc_i of the enclosing ST, CLP and SVC (null = none).
+
+    Every segment is split into its elements here, once: the segment id is element 0 (the
+    text before the first separator, as exact as cutting it out of the segment), and the
+    parts share the lists."""
     pos = pl.col("seg_pos")
     first = pl.col("idx") == 0
-    # the context-changing segment ids as small integers: the six carries below compare
-    # integers instead of strings (about 4x cheaper)
-    codes = {seg_id: k for k, seg_id in enumerate(_CONTEXT_IDS, start=1)}
 
     def sid(*ids: str) -> pl.Expr:
-        return pl.col("_code").is_in([codes[i] for i in ids])
+        return pl.col("code").is_in([CODES[i] for i in ids])
 
     def carry(mark: pl.Expr, name: str) -> pl.Expr:
         return mark.forward_fill().fill_null(0).alias(name)
 
+    def index(seg_id: str, carried: str) -> pl.Expr:
+        # the n-th such segment of the batch (0-based), where the row is inside one; as
+        # UInt32, polars' own index type, so gathers by it need no conversion
+        count = (pl.col("code") == CODES[seg_id]).cum_sum().cast(pl.UInt32)
+        return pl.when(pl.col(carried) > 0).then(count - 1).alias(carried.replace("_pos", "_i"))
+
+    code = (
+        pl.col("el")
+        .list.first()
+        .cast(pl.Enum(SEGMENT_IDS), strict=False)
+        .to_physical()
+        .cast(pl.UInt8)
+        .add(1)
+        .fill_null(0)
+    )
     return (
         pieces.lazy()
-        .select(
-            "file_id",
-            "seg_offset",
-            pl.col("text").str.split(TERM).alias("seg"),
-        )
+        .select("file_id", "seg_offset", pl.col("text").str.split(TERM).alias("seg"))
         .with_columns(pl.int_ranges(0, pl.col("seg").list.len()).alias("idx"))
         .explode(["seg", "idx"])
         .with_columns(pl.col("seg").str.strip_chars("\r\n"))
         .filter(pl.col("seg") != "")
-        .with_columns(
+        .select(
+            "file_id",
+            "idx",
             (pl.col("seg_offset") + pl.col("idx") + 1).alias("seg_pos"),
-            pl.col("seg")
-            .str.slice(0, pl.col("seg").str.find(ELEM, literal=True).fill_null(10))
-            .alias("seg_id"),
+            pl.col("seg").str.split(ELEM).alias("el"),
         )
-        .with_columns(
-            pl.col("seg_id").replace_strict(codes, default=0, return_dtype=pl.UInt8).alias("_code")
-        )
+        .with_columns(code.alias("code"))
         .with_columns(
             carry(pl.when(sid("ISA") | first).then(pos), "isa_pos"),
             carry(pl.when(sid("GS") | first).then(pos).when(sid("ISA")).then(0), "gs_pos"),
@@ -97,64 +120,57 @@ def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
                 "svc_pos",
             ),
         )
+        .with_columns(index("ST", "st_pos"), index("CLP", "clp_pos"), index("SVC", "svc_pos"))
         .with_row_index("row_nr")
-        .with_columns(
-            # single-integer join keys (file_id, position): faster than two-column joins
-            (pl.col("file_id") * KEY_SPAN + pl.col("st_pos")).alias("tk"),
-            (pl.col("file_id") * KEY_SPAN + pl.col("clp_pos")).alias("ck"),
-            (pl.col("file_id") * KEY_SPAN + pl.col("svc_pos")).alias("sk"),
-        )
         .select(
             "file_id",
             "seg_pos",
             pl.col("row_nr").cast(pl.Int64),
-            "seg_id",
-            "seg",
+            "code",
+            "el",
             "isa_pos",
             "gs_pos",
             "st_pos",
             "lx_pos",
-            "clp_pos",
-            "svc_pos",
-            "tk",
-            "ck",
-            "sk",
+            "st_i",
+            "clp_i",
+            "svc_i",
         )
-        .collect()
+        .collect(engine="in-memory")
     )
 
 
 class Parts:
-    """The segments of a batch split by segment id (one pass), each part split into its
-    elements (`el`, replacing the raw text) on first use; empty frames for absent ids. The
-    checks and every table read their segments from here instead of filtering the whole
-    stream again."""
+    """The segments of a batch by segment id (one `partition_by` on the code), with the
+    context columns and their `el` lists; empty frames for absent ids. The checks and every
+    table read their segments from here instead of filtering the whole stream again. The
+    few envelope and CLP rows also get the columns only they need (`_EXTRA`)."""
 
-    def __init__(self, segs: pl.DataFrame | None = None) -> None:
-        self._empty = with_elements(segs.clear()).drop("seg") if segs is not None else None
-        self._parts: dict[str, pl.DataFrame] = (
-            {key[0]: frame for key, frame in segs.partition_by("seg_id", as_dict=True).items()}
-            if segs is not None
-            else {}
-        )
+    def __init__(self, segs: pl.DataFrame) -> None:
+        main = segs.select("code", *_CONTEXT, "el")
+        # the stream without its element lists (the parts hold those): what the checks and
+        # the extra columns still need, without keeping a second copy of every list alive
+        self.segs = segs.drop("el")
+        del segs
+        self._empty = main.clear().drop("code")
+        self._parts: dict[int, pl.DataFrame] = {
+            key[0]: frame
+            for key, frame in main.partition_by("code", as_dict=True, include_key=False).items()
+        }
+        self._done: dict[str, pl.DataFrame] = {}
 
     def __getitem__(self, seg_id: str) -> pl.DataFrame:
-        frame = self._parts.get(seg_id)
+        frame = self._done.get(seg_id)
         if frame is None:
-            return self._empty
-        if "el" not in frame.columns:
-            frame = self._parts[seg_id] = with_elements(frame).drop("seg")
+            code = CODES[seg_id]
+            frame = self._parts.get(code, self._empty)
+            extra = _EXTRA.get(seg_id)
+            if extra:
+                source = self.segs if code in self._parts else self.segs.clear()
+                cols = source.filter(pl.col("code") == code).select(extra)
+                frame = frame.hstack(cols.get_columns())
+            self._done[seg_id] = frame
         return frame
-
-    def restricted(self, transactions: pl.DataFrame) -> Parts:
-        """Only the segments of these transactions (file_id, st_pos)."""
-        keep = Parts()
-        keep._empty = self._empty
-        keep._parts = {
-            seg_id: frame.join(transactions, on=["file_id", "st_pos"], how="semi")
-            for seg_id, frame in self._parts.items()
-        }
-        return keep
 
 
 def lookups(parts: Parts, piece_starts: pl.DataFrame) -> dict[str, pl.DataFrame]:

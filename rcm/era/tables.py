@@ -1,9 +1,15 @@
-"""Remittance tables from the segment stream of complete 835 transactions (vectorized).
+"""Remittance tables from the segment stream of a batch (vectorized).
 
-Input: the segments of `segments.segment_frame` split by id (`segments.Parts`), already
-restricted to 835 transactions that have their SE. Output: raw tables keyed by (file_id,
-positions); string keys and file columns are added by `parse._finish` once the file
-metadata is joined.
+Input: the segments of `segments.segment_frame` split by id (`segments.Parts`) and `txn`,
+one row per ST of the batch in stream order (so row i is the transaction with `st_i` = i)
+with its trace columns, key prefix and status. Output: the keyed tables (plus file_id and
+`_stray_cas`), ready for the balancing checks and `schema.conform`.
+
+Per-transaction, per-claim and per-line values (trace columns, keys) reach the rows below
+them by a gather on the dense batch indexes st_i / clp_i / svc_i, not by joins: the keys
+of a claim or line are built once and shared by every row under it. Rows of transactions
+that are not converted (no SE, not an 835) are dropped at the end, all in one filter; every
+lookup and sum stays within its transaction, so that is the same as dropping them first.
 """
 
 from __future__ import annotations
@@ -13,13 +19,17 @@ import polars as pl
 from rcm.era.schema import MONEY, QTY
 from rcm.era.segments import COMP, Parts, el
 
-BASE = [
-    "file_id", "seg_pos", "isa_pos", "gs_pos", "st_pos", "lx_pos", "clp_pos", "svc_pos",
-    "tk", "ck", "sk",
-]  # fmt: skip
-_TXN = ["tk"]
-_CLAIM = ["ck"]
-_LINE = ["sk"]
+TRACE = [
+    "source_file",
+    "file_sha256",
+    "interchange_control_number",
+    "group_control_number",
+    "transaction_control_number",
+    "payment_key",
+]
+_TXN = ["st_i"]
+_CLAIM = ["clp_i"]
+_LINE = ["svc_i"]
 
 
 def _value(x: int | pl.Expr) -> pl.Expr:
@@ -49,12 +59,42 @@ def part(lst: pl.Expr, k: int) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
-def repeat_rows(frame: pl.DataFrame, first: int, width: int, most: int) -> pl.DataFrame:
+def _blank_null(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr != "").then(expr)
+
+
+def repeat_rows(
+    frame: pl.DataFrame, keep: list[str], first: int, width: int, most: int
+) -> pl.DataFrame:
     """One row per repeated group of `width` elements starting at element `first` (CAS
-    triplets, PLB pairs), at most `most` groups; `_k` is the 0-based group number. Rows
-    stay in segment order, groups in element order (explode keeps both)."""
-    groups = ((pl.col("el").list.len() - first + width - 1) // width).clip(0, most)
-    return frame.with_columns(pl.int_ranges(0, groups, dtype=pl.Int64).alias("_k")).explode("_k")
+    triplets, PLB pairs), at most `most` groups: columns `keep`, `_k` (the 0-based group
+    number) and `_g0` .. `_g<width-1>` (the group's elements, empty = null). Rows stay in
+    segment order, groups in element order.
+
+    Only the elements from `first` on are exploded (one row each, with its index `_i` in
+    that tail); a group starts at every `width`-th element and takes its members from the
+    next rows while they belong to the same segment (the index goes on by one). The `keep`
+    columns are gathered once, for the group rows only."""
+    i = pl.col("_i")
+    members = [pl.col("_v").alias("_g0")]
+    for m in range(1, width):
+        same = i.shift(-m) == i + m
+        members.append(pl.when(same).then(pl.col("_v").shift(-m)).alias(f"_g{m}"))
+    groups = (
+        frame.lazy()
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"),
+            pl.col("el").list.slice(first).alias("_v"),
+        )
+        .with_columns(pl.int_ranges(0, pl.col("_v").list.len(), dtype=pl.Int64).alias("_i"))
+        .explode(["_v", "_i"])
+        .select("_r", (i // width).alias("_k"), *members, _start=(i % width == 0))
+        .filter(pl.col("_start") & (pl.col("_k") < most))
+        .select("_r", "_k", *[_blank_null(pl.col(f"_g{m}")) for m in range(width)])
+        .collect(engine="in-memory")
+    )
+    rows = groups.get_column("_r")
+    return frame.select(pl.col(keep).gather(rows)).hstack(groups.drop("_r").get_columns())
 
 
 def first_per(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -65,7 +105,7 @@ def first_per(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     return frame.filter(new)
 
 
-_FLAT_KEYS = ["clp_pos", "svc_pos", "tk", "ck", "sk"]
+_FLAT_KEYS = ["st_i", "clp_i", "svc_i"]
 
 
 def flat(frame: pl.DataFrame, n: int) -> pl.DataFrame:
@@ -85,35 +125,90 @@ def _first(frame: pl.DataFrame, keys: list[str], qualifier: str, **cols: pl.Expr
     return first_per(frame.filter(f(1) == qualifier), keys).select(*keys, **cols)
 
 
-def build(parts: Parts) -> dict[str, pl.DataFrame]:
-    header = pl.col("clp_pos") == 0
-    claim_level = (pl.col("clp_pos") > 0) & (pl.col("svc_pos") == 0)
-    line_level = pl.col("svc_pos") > 0
+def _gather(values: pl.DataFrame | pl.Series, index: str) -> list[pl.Expr]:
+    """Columns of `values` (one row per transaction / claim / line) for every row, by the
+    row's batch index column (null index = null)."""
+    series = values.get_columns() if isinstance(values, pl.DataFrame) else [values]
+    return [pl.lit(s).gather(pl.col(index)).alias(s.name) for s in series]
+
+
+def _join_all(frame: pl.DataFrame, on: list[str], extras: list[pl.DataFrame]) -> pl.DataFrame:
+    for extra in extras:
+        frame = frame.join(extra, on=on, how="left", maintain_order="left")
+    return frame
+
+
+def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The keyed tables of one batch. `txn`: one row per ST (trace columns, `_prefix`,
+    `payment_key`, `implementation_version`, `is_envelope_valid`, `is_converted`); `lx`:
+    file_id, lx_pos -> lx (LX01)."""
+    # loop levels from the batch indexes (null = not inside a claim / line)
+    header = pl.col("clp_i").is_null()
+    claim_level = pl.col("clp_i").is_not_null() & pl.col("svc_i").is_null()
+    line_level = pl.col("svc_i").is_not_null()
+    trace = txn.select(TRACE)
+    prefix = txn.get_column("_prefix")
+
+    def key(*cols: str) -> pl.Expr:
+        return pl.concat_str([pl.lit(prefix).gather(pl.col("st_i")), *cols], separator="-")
+
+    clp_part, svc_part = parts["CLP"], parts["SVC"]
+    # keys of every claim and line of the batch, indexed by clp_i / svc_i
+    claim_keys = clp_part.select(key("seg_pos").alias("claim_key")).to_series()
+    line_keys = svc_part.select(key("seg_pos").alias("service_line_key")).to_series()
+    claim_key = pl.lit(claim_keys).gather(pl.col("clp_i")).alias("claim_key")
+    line_key = pl.lit(line_keys).gather(pl.col("svc_i")).alias("service_line_key")
 
     # ---- adjustments: every CAS triplet its own row --------------------------------------
     cas = parts["CAS"]
     present = pl.col("reason_code").is_not_null() | pl.col("amount_raw").is_not_null()
-    k = pl.col("_k")
     triplets = (
-        repeat_rows(cas.select(*BASE, "el"), first=2, width=3, most=6)
-        .select(
-            *BASE,
-            (k + 1).alias("triplet_index"),
-            el(1).alias("group_code"),
-            el(2 + 3 * k).alias("reason_code"),
-            el(3 + 3 * k).alias("amount_raw"),
-            el(4 + 3 * k).cast(QTY, strict=False).alias("adjustment_quantity"),
+        repeat_rows(
+            cas.with_columns(el(1).alias("group_code")),
+            ["file_id", "seg_pos", "st_i", "clp_i", "svc_i", "group_code"],
+            first=2,
+            width=3,
+            most=6,
         )
+        .lazy()
+        .rename({"_g0": "reason_code", "_g1": "amount_raw"})
         .filter(present)
-        .with_columns(pl.col("amount_raw").cast(MONEY, strict=False).alias("adjustment_amount"))
+        .with_columns(
+            (pl.col("_k") + 1).alias("triplet_index"),
+            pl.col("amount_raw").cast(MONEY, strict=False).alias("adjustment_amount"),
+            pl.col("_g2").cast(QTY, strict=False).alias("adjustment_quantity"),
+        )
+        .drop("_k", "_g2")
     )
-    claim_adj = triplets.filter(claim_level)
-    line_adj = triplets.filter(line_level)
-    stray_cas = cas.filter(header).select(*BASE)
+    claim_adj = (
+        triplets.filter(claim_level)
+        .with_columns(claim_key)
+        .with_columns(
+            pl.concat_str(["claim_key", "seg_pos", "triplet_index"], separator="-").alias(
+                "adjustment_key"
+            )
+        )
+        .collect(engine="in-memory")
+    )
+    line_adj = (
+        triplets.filter(line_level)
+        .with_columns(claim_key, line_key)
+        .with_columns(
+            pl.concat_str(["service_line_key", "seg_pos", "triplet_index"], separator="-").alias(
+                "adjustment_key"
+            )
+        )
+        .collect(engine="in-memory")
+    )
+    stray_cas = cas.filter(header).select("file_id", "seg_pos", "st_i", "clp_i")
 
     # ---- service lines ------------------------------------------------------------------
-    svc = parts["SVC"].select(
-        *BASE,
+    svc = svc_part.select(
+        "file_id",
+        "seg_pos",
+        "st_i",
+        "clp_i",
+        "svc_i",
         comp(1).alias("_p"),
         comp(6).alias("_o"),
         el(2).alias("charge_raw"),
@@ -138,18 +233,25 @@ def build(parts: Parts) -> dict[str, pl.DataFrame]:
     line_dtm = all_dtm.filter(line_level)
     line_ref = flat(parts["REF"], 2).filter(line_level)
     line_amt = all_amt.filter(line_level)
-    for extra in (
-        _first(line_dtm, _LINE, "472", service_date=date(f(2))),
-        _first(line_dtm, _LINE, "150", service_start_date=date(f(2))),
-        _first(line_dtm, _LINE, "151", service_end_date=date(f(2))),
-        _first(line_ref, _LINE, "6R", line_control_number=f(2)),
-        _first(line_amt, _LINE, "B6", allowed_amount=money(f(2))),
-        line_adj.group_by(_LINE).agg(
-            pl.col("adjustment_amount").sum().alias("line_adjustment_amount")
-        ),
-    ):
-        svc = svc.join(extra, on=_LINE, how="left", maintain_order="left")
-    svc = svc.with_columns(pl.col("line_adjustment_amount").fill_null(0).cast(MONEY)).with_columns(
+    svc = _join_all(
+        svc,
+        _LINE,
+        [
+            _first(line_dtm, _LINE, "472", service_date=date(f(2))),
+            _first(line_dtm, _LINE, "150", service_start_date=date(f(2))),
+            _first(line_dtm, _LINE, "151", service_end_date=date(f(2))),
+            _first(line_ref, _LINE, "6R", line_control_number=f(2)),
+            _first(line_amt, _LINE, "B6", allowed_amount=money(f(2))),
+            line_adj.group_by(_LINE).agg(
+                pl.col("adjustment_amount").sum().alias("line_adjustment_amount")
+            ),
+        ],
+    )
+    svc = svc.with_columns(
+        pl.col("line_adjustment_amount").fill_null(0).cast(MONEY),
+        line_keys.alias("service_line_key"),
+        claim_key,
+    ).with_columns(
         (
             pl.col("line_charge_amount") - pl.col("line_adjustment_amount")
             == pl.col("line_paid_amount")
@@ -157,8 +259,12 @@ def build(parts: Parts) -> dict[str, pl.DataFrame]:
     )
 
     # ---- claims -------------------------------------------------------------------------
-    clp = parts["CLP"].select(
-        *BASE,
+    clp = clp_part.select(
+        "file_id",
+        "seg_pos",
+        "st_i",
+        "clp_i",
+        "lx_pos",
         el(1).alias("patient_control_number"),
         el(2).alias("claim_status_code"),
         el(3).alias("charge_raw"),
@@ -174,89 +280,104 @@ def build(parts: Parts) -> dict[str, pl.DataFrame]:
         qty(12).alias("drg_weight"),
         qty(13).alias("discharge_fraction"),
         (el(2) == "22").fill_null(False).alias("is_reversal"),
-    )
+    ).with_columns(claim_keys.alias("claim_key"))
     nm1 = flat(parts["NM1"], 9).filter(claim_level)
     dtm = all_dtm.filter(claim_level)
     amt = all_amt.filter(claim_level)
     mia = first_per(parts["MIA"].filter(claim_level), _CLAIM)
     moa = first_per(parts["MOA"].filter(claim_level), _CLAIM)
-    for extra in (
-        _first(
-            nm1,
-            _CLAIM,
-            "QC",
-            patient_last_name=f(3),
-            patient_first_name=f(4),
-            patient_middle_name=f(5),
-            patient_id_qualifier=f(8),
-            patient_identifier=f(9),
-        ),
-        _first(
-            nm1,
-            _CLAIM,
-            "IL",
-            insured_last_name=f(3),
-            insured_first_name=f(4),
-            insured_identifier=f(9),
-        ),
-        _first(nm1, _CLAIM, "74", corrected_insured_identifier=f(9)),
-        _first(
-            nm1,
-            _CLAIM,
-            "82",
-            rendering_provider_id_qualifier=f(8),
-            rendering_provider_identifier=f(9),
-        ),
-        _first(nm1, _CLAIM, "TT", crossover_carrier_name=f(3)),
-        _first(nm1, _CLAIM, "PR", corrected_priority_payer_name=f(3)),
-        _first(dtm, _CLAIM, "232", statement_from_date=date(f(2))),
-        _first(dtm, _CLAIM, "233", statement_to_date=date(f(2))),
-        _first(dtm, _CLAIM, "050", claim_received_date=date(f(2))),
-        _first(amt, _CLAIM, "AU", coverage_amount=money(f(2))),
-        _first(amt, _CLAIM, "I", interest_amount=money(f(2))),
-        _first(amt, _CLAIM, "D8", prompt_pay_discount_amount=money(f(2))),
-        _first(amt, _CLAIM, "F5", patient_amount_paid=money(f(2))),
-        mia.select(
-            *_CLAIM,
-            qty(1).alias("mia_covered_days"),
-            money(2).alias("mia_pps_operating_outlier_amount"),
-            money(4).alias("mia_claim_drg_amount"),
-        ),
-        moa.select(
-            *_CLAIM,
-            qty(1).alias("moa_reimbursement_rate"),
-            money(2).alias("moa_hcpcs_payable_amount"),
-            money(8).alias("moa_esrd_payment_amount"),
-        ),
-        claim_adj.group_by(_CLAIM).agg(
-            pl.col("adjustment_amount").sum().alias("claim_adjustment_amount")
-        ),
-        svc.group_by(_CLAIM).agg(
-            pl.col("line_adjustment_amount").sum().alias("line_adjustment_amount"),
-            pl.len().cast(pl.Int64).alias("service_line_count"),
-        ),
-    ):
-        clp = clp.join(extra, on=_CLAIM, how="left", maintain_order="left")
-    clp = clp.with_columns(
-        pl.col("claim_adjustment_amount").fill_null(0).cast(MONEY),
-        pl.col("line_adjustment_amount").fill_null(0).cast(MONEY),
-        pl.col("service_line_count").fill_null(0),
-    ).with_columns(
-        (
-            pl.col("total_charge_amount")
-            - pl.col("claim_adjustment_amount")
-            - pl.col("line_adjustment_amount")
-            == pl.col("paid_amount")
-        ).alias("is_balanced")
+    clp = _join_all(
+        clp,
+        _CLAIM,
+        [
+            _first(
+                nm1,
+                _CLAIM,
+                "QC",
+                patient_last_name=f(3),
+                patient_first_name=f(4),
+                patient_middle_name=f(5),
+                patient_id_qualifier=f(8),
+                patient_identifier=f(9),
+            ),
+            _first(
+                nm1,
+                _CLAIM,
+                "IL",
+                insured_last_name=f(3),
+                insured_first_name=f(4),
+                insured_identifier=f(9),
+            ),
+            _first(nm1, _CLAIM, "74", corrected_insured_identifier=f(9)),
+            _first(
+                nm1,
+                _CLAIM,
+                "82",
+                rendering_provider_id_qualifier=f(8),
+                rendering_provider_identifier=f(9),
+            ),
+            _first(nm1, _CLAIM, "TT", crossover_carrier_name=f(3)),
+            _first(nm1, _CLAIM, "PR", corrected_priority_payer_name=f(3)),
+            _first(dtm, _CLAIM, "232", statement_from_date=date(f(2))),
+            _first(dtm, _CLAIM, "233", statement_to_date=date(f(2))),
+            _first(dtm, _CLAIM, "050", claim_received_date=date(f(2))),
+            _first(amt, _CLAIM, "AU", coverage_amount=money(f(2))),
+            _first(amt, _CLAIM, "I", interest_amount=money(f(2))),
+            _first(amt, _CLAIM, "D8", prompt_pay_discount_amount=money(f(2))),
+            _first(amt, _CLAIM, "F5", patient_amount_paid=money(f(2))),
+            mia.select(
+                *_CLAIM,
+                qty(1).alias("mia_covered_days"),
+                money(2).alias("mia_pps_operating_outlier_amount"),
+                money(4).alias("mia_claim_drg_amount"),
+            ),
+            moa.select(
+                *_CLAIM,
+                qty(1).alias("moa_reimbursement_rate"),
+                money(2).alias("moa_hcpcs_payable_amount"),
+                money(8).alias("moa_esrd_payment_amount"),
+            ),
+            claim_adj.group_by(_CLAIM).agg(
+                pl.col("adjustment_amount").sum().alias("claim_adjustment_amount")
+            ),
+            svc.group_by(_CLAIM).agg(
+                pl.col("line_adjustment_amount").sum().alias("line_adjustment_amount"),
+                pl.len().cast(pl.Int64).alias("service_line_count"),
+            ),
+        ],
+    )
+    clp = (
+        clp.lazy()
+        .join(
+            lx.lazy().rename({"lx": "header_number"}),
+            on=["file_id", "lx_pos"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            pl.col("claim_adjustment_amount").fill_null(0).cast(MONEY),
+            pl.col("line_adjustment_amount").fill_null(0).cast(MONEY),
+            pl.col("service_line_count").fill_null(0),
+        )
+        .with_columns(
+            (
+                pl.col("total_charge_amount")
+                - pl.col("claim_adjustment_amount")
+                - pl.col("line_adjustment_amount")
+                == pl.col("paid_amount")
+            ).alias("is_balanced")
+        )
+        .collect(engine="in-memory")
     )
 
     # ---- remarks: LQ (line), MIA / MOA remark codes (claim) ------------------------------
     lq = parts["LQ"].select(
-        *BASE,
-        pl.when(pl.col("svc_pos") > 0)
-        .then(pl.lit("line"))
-        .otherwise(pl.lit("claim"))
-        .alias("level"),
+        "file_id",
+        "seg_pos",
+        "st_i",
+        "clp_i",
+        "svc_i",
+        pl.when(line_level).then(pl.lit("line")).otherwise(pl.lit("claim")).alias("level"),
         pl.lit("LQ02").alias("source_element"),
         el(1).alias("code_list_qualifier"),
         el(2).alias("remark_code"),
@@ -269,90 +390,118 @@ def build(parts: Parts) -> dict[str, pl.DataFrame]:
         for i in positions:
             coded.append(
                 frame.select(
-                    *BASE,
+                    "file_id",
+                    "seg_pos",
+                    "st_i",
+                    "clp_i",
+                    "svc_i",
                     pl.lit("claim").alias("level"),
                     pl.lit(f"{seg_id}{i:02d}").alias("source_element"),
                     pl.lit("HE").alias("code_list_qualifier"),
                     el(i).alias("remark_code"),
                 )
             )
+    # within a segment the pieces above are already in source_element order, so a stable
+    # sort on the position gives (file_id, seg_pos, source_element) order
     remarks = (
         pl.concat(coded)
-        .filter(pl.col("remark_code").is_not_null() & (pl.col("clp_pos") > 0))
-        .sort("file_id", "seg_pos", "source_element")
+        .lazy()
+        .filter(pl.col("remark_code").is_not_null() & pl.col("clp_i").is_not_null())
+        .sort("file_id", "seg_pos", maintain_order=True)
+        .with_columns(
+            claim_key,
+            line_key,
+            key("seg_pos", "source_element").alias("remark_key"),
+        )
+        .collect(engine="in-memory")
     )
 
     # ---- provider adjustments: PLB, one row per reason/amount pair ------------------------
     present = pl.col("adjustment_reason_code").is_not_null() | pl.col("amount_raw").is_not_null()
+    plb = parts["PLB"]
     pairs = (
-        repeat_rows(parts["PLB"], first=3, width=2, most=6)
-        .with_columns(el(3 + 2 * k).str.split(COMP).alias("_c"))
+        repeat_rows(
+            plb.with_columns(el(1).alias("provider_identifier"), el(2).alias("_period")),
+            ["file_id", "seg_pos", "st_i", "provider_identifier", "_period"],
+            first=3,
+            width=2,
+            most=6,
+        )
+        .lazy()
+        .with_columns(pl.col("_g0").str.split(COMP).alias("_c"))
         .select(
-            *BASE,
-            el(1).alias("provider_identifier"),
-            date(el(2)).alias("fiscal_period_date"),
-            (k + 1).alias("pair_index"),
+            "file_id",
+            "seg_pos",
+            "st_i",
+            "provider_identifier",
+            date(pl.col("_period")).alias("fiscal_period_date"),
+            (pl.col("_k") + 1).alias("pair_index"),
             part(pl.col("_c"), 0).alias("adjustment_reason_code"),
             part(pl.col("_c"), 1).alias("reference_identifier"),
-            el(4 + 2 * k).alias("amount_raw"),
+            pl.col("_g1").alias("amount_raw"),
         )
         .filter(present)
         .with_columns(pl.col("amount_raw").cast(MONEY, strict=False).alias("adjustment_amount"))
+        .collect(engine="in-memory")
     )
 
     # ---- payments: one per 835 transaction -----------------------------------------------
     hdr = {name: parts[name].filter(header) for name in ("BPR", "TRN")}
     hdr_dtm = all_dtm.filter(header)
     hdr_n1 = flat(parts["N1"], 4).filter(header)
-    pay = parts["ST"].select(*BASE)
+    pay = parts["ST"].select("file_id", "seg_pos", "st_i")
     bpr = first_per(hdr["BPR"], _TXN)
     trn = first_per(hdr["TRN"], _TXN)
-    for extra in (
-        bpr.select(
-            *_TXN,
-            pl.col("seg_pos").alias("bpr_pos"),
-            el(1).alias("transaction_handling_code"),
-            el(2).alias("bpr_amount_raw"),
-            money(2).alias("total_payment_amount"),
-            el(3).alias("credit_debit_flag"),
-            el(4).alias("payment_method_code"),
-            el(5).alias("payment_format_code"),
-            date(el(16)).alias("payment_date"),
-        ),
-        trn.select(
-            *_TXN,
-            el(1).alias("trace_type_code"),
-            el(2).alias("trace_number"),
-            el(3).alias("trace_originator_id"),
-        ),
-        _first(hdr_dtm, _TXN, "405", production_date=date(f(2))),
-        _first(
-            hdr_n1,
-            _TXN,
-            "PR",
-            payer_name=f(2),
-            payer_id_qualifier=f(3),
-            payer_identifier=f(4),
-        ),
-        _first(
-            hdr_n1,
-            _TXN,
-            "PE",
-            payee_name=f(2),
-            payee_id_qualifier=f(3),
-            payee_identifier=f(4),
-        ),
-        clp.group_by(_TXN).agg(
-            pl.len().cast(pl.Int64).alias("claim_count"),
-            pl.col("paid_amount").sum().alias("claim_paid_amount"),
-        ),
-        pairs.group_by(_TXN).agg(
-            pl.col("adjustment_amount").sum().alias("provider_adjustment_amount")
-        ),
-    ):
-        pay = pay.join(extra, on=_TXN, how="left", maintain_order="left")
+    pay = _join_all(
+        pay,
+        _TXN,
+        [
+            bpr.select(
+                *_TXN,
+                pl.col("seg_pos").alias("bpr_pos"),
+                el(1).alias("transaction_handling_code"),
+                el(2).alias("bpr_amount_raw"),
+                money(2).alias("total_payment_amount"),
+                el(3).alias("credit_debit_flag"),
+                el(4).alias("payment_method_code"),
+                el(5).alias("payment_format_code"),
+                date(el(16)).alias("payment_date"),
+            ),
+            trn.select(
+                *_TXN,
+                el(1).alias("trace_type_code"),
+                el(2).alias("trace_number"),
+                el(3).alias("trace_originator_id"),
+            ),
+            _first(hdr_dtm, _TXN, "405", production_date=date(f(2))),
+            _first(
+                hdr_n1,
+                _TXN,
+                "PR",
+                payer_name=f(2),
+                payer_id_qualifier=f(3),
+                payer_identifier=f(4),
+            ),
+            _first(
+                hdr_n1,
+                _TXN,
+                "PE",
+                payee_name=f(2),
+                payee_id_qualifier=f(3),
+                payee_identifier=f(4),
+            ),
+            clp.group_by(_TXN).agg(
+                pl.len().cast(pl.Int64).alias("claim_count"),
+                pl.col("paid_amount").sum().alias("claim_paid_amount"),
+            ),
+            pairs.group_by(_TXN).agg(
+                pl.col("adjustment_amount").sum().alias("provider_adjustment_amount")
+            ),
+        ],
+    )
     sign = pl.when(pl.col("credit_debit_flag") == "D").then(-1).otherwise(1)
     pay = pay.with_columns(
+        *_gather(txn.select("implementation_version", "is_envelope_valid"), "st_i"),
         pl.coalesce("payer_identifier", "payer_name").alias("payer_id"),
         pl.when(pl.col("payee_id_qualifier") == "XX")
         .then(pl.col("payee_identifier"))
@@ -368,7 +517,7 @@ def build(parts: Parts) -> dict[str, pl.DataFrame]:
         ).alias("is_balanced")
     )
 
-    return {
+    out = {
         "payments": pay,
         "claims": clp,
         "claim_adjustments": claim_adj,
@@ -376,5 +525,22 @@ def build(parts: Parts) -> dict[str, pl.DataFrame]:
         "line_adjustments": line_adj,
         "remarks": remarks,
         "provider_adjustments": pairs,
-        "_stray_cas": stray_cas,
+        "_stray_cas": stray_cas.with_columns(claim_key),
     }
+    # drop the rows of transactions that are not converted (none in a clean batch)
+    converted = txn.get_column("is_converted")
+    keep = None if converted.all() else pl.lit(converted).gather(pl.col("st_i")).fill_null(False)
+    result = {}
+    for name, frame in out.items():
+        lazy = frame.lazy()
+        if keep is not None:
+            lazy = lazy.filter(keep)
+        lazy = lazy.with_columns(_gather(trace, "st_i")).rename({"seg_pos": "segment_position"})
+        if name == "provider_adjustments":
+            lazy = lazy.with_columns(
+                pl.concat_str(
+                    ["payment_key", "segment_position", "pair_index"], separator="-"
+                ).alias("provider_adjustment_key")
+            )
+        result[name] = lazy.collect(engine="in-memory")
+    return result
