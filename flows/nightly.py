@@ -237,14 +237,20 @@ def build_models(working: Path, full_refresh: bool = False) -> dict[str, int]:
     )
     if not result.success:
         failed = [
-            f"{n.node.resource_type} {n.node.name}: {n.status}: {(n.message or '').strip()}"
+            f"{n.node.resource_type} {n.node.name}: {n.status}: {_one_line(n.message or '')}"
             for n in nodes
             if str(getattr(n.status, "value", n.status)).lower() in _FAILED
         ]
-        cause = failed[0] if failed else str(result.exception or "dbt build did not succeed")
+        cause = failed[0] if failed else _one_line(str(result.exception or "did not succeed"))
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        raise DbtBuildFailed(cause.splitlines()[0] + more, counts)
+        raise DbtBuildFailed(cause + more, counts)
     return counts
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """dbt's messages span lines ('Runtime Error in test x' / 'Catalog Error: ...')."""
+    text = " - ".join(line.strip() for line in message.splitlines() if line.strip())
+    return text[:limit]
 
 
 class DbtBuildFailed(RcmError):
@@ -279,8 +285,7 @@ def generate_dbt_docs(working: Path) -> Path:
         _close_dbt_connections()
     page = DBT_PROJECT_DIR / "target" / "static_index.html"
     if not result.success or not page.exists():
-        lines = [line.strip() for line in str(result.exception or "no page").splitlines()]
-        raise RcmError("dbt docs generate: " + " - ".join(line for line in lines if line)[:300])
+        raise RcmError("dbt docs generate: " + _one_line(str(result.exception or "no page")))
     return page
 
 

@@ -665,6 +665,9 @@ def load_landing(
     con = connect(warehouse_working_copy)
     try:
         ensure_schema(con)
+        from rcm.load.remittances import ensure_era_tables
+
+        ensure_era_tables(con)
         for file in pending_files(con, Path(landing)):
             summary.files.append(load_file(con, file, load_run_id, validate_batch))
             if progress is not None:
@@ -676,10 +679,11 @@ def load_landing(
             remittance_loader = default_remittance_loader()
         if remit_files and remittance_loader is not None:
             hook = {} if validate_batch is None else {"validate_batch": validate_batch}
-            for result in remittance_loader(con, remit_files, load_run_id, **hook) or ():
-                summary.files.append(result)
-                if progress is not None:
-                    progress(result)
+            for remit_file in remit_files:  # one call per file: progress as each one lands
+                for result in remittance_loader(con, [remit_file], load_run_id, **hook) or ():
+                    summary.files.append(result)
+                    if progress is not None:
+                        progress(result)
         else:
             summary.remittances_pending = remit_files
     finally:

@@ -90,6 +90,20 @@ def _append(
         con.unregister("_era_frame")
 
 
+def ensure_era_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """raw.era_<table> and quarantine.era_<table> with their columns, even before any 835.
+
+    A hospital's first nights may bring no remittance yet; the models over these tables
+    must still build (empty), so the tables exist from the first load on.
+    """
+    from rcm.era import schema as era_schema
+
+    for name in era_schema.TABLES:
+        _append(con, name, era_schema.empty(name), "", "")
+        if name != FINDINGS:
+            _append(con, name, era_schema.empty(name), "", "", "quarantine")
+
+
 def _stage(con: duckdb.DuckDBPyConnection, frames: dict[str, Any]) -> list[str]:
     """Committed copies of the file's tables for the hook (GX reads them on other cursors)."""
     staged = []
