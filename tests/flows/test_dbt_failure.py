@@ -44,6 +44,7 @@ def test_failed_dbt_test_fails_the_build_with_its_message(tmp_path, prefect_harn
     assert counts["skipped"] > 0  # what depends on the failed source is not built
 
 
+@pytest.mark.slow  # a whole dbt build (~1.5 min); run with `make test-all`
 def test_a_first_night_without_remittances_builds(tmp_path, prefect_harness) -> None:
     """No 835 has arrived yet: raw.era_* exist (empty) and every model and test builds."""
     import datetime as dt
