@@ -133,15 +133,6 @@ class RunRecord:
         self.status = status
         self.finished_at = _now()
 
-    def describe(self) -> str:
-        stages = ", ".join(f"{k} {v:.1f} s" for k, v in self.stage_seconds.items())
-        return (
-            f"run {self.run_id} {self.status}: files {self.count('loaded')} loaded, "
-            f"{self.count('duplicate')} duplicate, {self.count('quarantined')} quarantined, "
-            f"{self.count('failed')} failed; rows {self.rows_loaded:,} loaded, "
-            f"{self.rows_quarantined:,} quarantined; {stages}"
-        )
-
     def row(self) -> dict[str, Any]:
         """The run as an ops.run_log row (JSON-ready: timestamps as ISO text)."""
         by_extract: dict[str, dict[str, int]] = {}
