@@ -679,11 +679,11 @@ def load_landing(
             remittance_loader = default_remittance_loader()
         if remit_files and remittance_loader is not None:
             hook = {} if validate_batch is None else {"validate_batch": validate_batch}
-            for remit_file in remit_files:  # one call per file: progress as each one lands
-                for result in remittance_loader(con, [remit_file], load_run_id, **hook) or ():
-                    summary.files.append(result)
-                    if progress is not None:
-                        progress(result)
+            # the loader yields each file's result as it lands (progress as they come)
+            for result in remittance_loader(con, remit_files, load_run_id, **hook) or ():
+                summary.files.append(result)
+                if progress is not None:
+                    progress(result)
         else:
             summary.remittances_pending = remit_files
     finally:

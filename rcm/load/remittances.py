@@ -2,19 +2,25 @@
 
 `rcm.era.parse_835_files(paths)` returns the remittance tables (polars frames) and `findings`
 (PHI-free, severity `error` or `warning`; an unbalanced or unreadable file has error
-findings). Per landing file:
+findings). The new files of a night go in chunks of about 48 MB of 835 text:
 
-1. parse; a file that yields no remittance data at all is quarantined whole (x12_unreadable)
-   and not validated (like an unreadable CSV);
-2. validation hook (`validate_batch(con, "ops.load_batch_era_claims", "remittances",
-   load_id)`, e.g. rcm.validate.validate_and_record): the file's tables are staged as
-   committed tables `ops.load_batch_era_<table>` (the remittances suite validates the claims
-   table and reads its siblings by the same prefix, expectations.remittances.related_tables);
-3. one transaction: a critical validation failure quarantines the whole file (its rows go to
-   quarantine.era_<table>, status `quarantined`, reason_code validation_failed); otherwise its
-   rows go to raw.era_<table> (tagged with _load_id and _source_file), validation warnings
-   and parser error findings flag it (validation_success false). Its findings always go to
-   raw.era_findings; the staging tables are dropped; one manifest row.
+1. one parse of the chunk (files whose bytes were loaded before, or appear earlier in the
+   chunk, are duplicates and are not parsed); the rows are split per file by `source_file`;
+2. one validation of the chunk (`validate_batch(con, "ops.load_batch_era_claims",
+   "remittances", chunk_id)`, e.g. rcm.validate.validate_and_record): its tables are staged
+   as committed tables `ops.load_batch_era_<table>` (the remittances suite validates the
+   claims table and reads its siblings by the same prefix,
+   expectations.remittances.related_tables). If the chunk passes every expectation, every
+   file of it passed; if anything failed, its results are discarded and each file of the
+   chunk is staged and validated on its own, so that what is quarantined or flagged is
+   decided per file;
+3. per file, one transaction: a critical validation failure quarantines the whole file (its
+   rows go to quarantine.era_<table>, status `quarantined`, reason_code validation_failed);
+   otherwise its rows go to raw.era_<table> (tagged with _load_id and _source_file),
+   validation warnings and parser error findings flag it (validation_success false). Its
+   findings always go to raw.era_findings; the file's ops.validation_results rows (a copy
+   of the chunk's, `validated_with` = the chunk's id, or its own); one manifest row. A file
+   that yields no remittance data at all is quarantined whole (x12_unreadable).
 
 If the parser is not importable, `default_remittance_loader()` is None and remittance files
 stay pending (unrecorded), to load on a later run.
@@ -23,7 +29,7 @@ stay pending (unrecorded), to load on a later run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import duckdb
@@ -143,112 +149,244 @@ def _validate(
     return _verdict(outcome), staged
 
 
+#: 835 text parsed, staged and validated together (one GX run per chunk): large enough that
+#: a night's files take a few runs, small enough that the parsed frames stay a few hundred MB
+CHUNK_BYTES = 48 * 1024 * 1024
+#: ops.validation_results of a chunk are recorded under this load id until copied per file
+CHUNK_TAG = "era-chunk-"
+
+
+def _chunks(files: list[LandingFile], limit: int) -> Iterator[list[LandingFile]]:
+    """Consecutive runs of files of at most `limit` bytes together (a larger file alone)."""
+    chunk, size = [], 0
+    for file in files:
+        if chunk and size + file.bytes > limit:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(file)
+        size += file.bytes
+    if chunk:
+        yield chunk
+
+
+def _by_file(frames: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """file name -> {table -> that file's rows}, from the chunk's tables (source_file)."""
+    split: dict[str, dict[str, Any]] = {}
+    for name, frame in frames.items():
+        if not frame.height:
+            continue
+        for (source,), part in frame.partition_by("source_file", as_dict=True).items():
+            split.setdefault(source, {})[name] = part
+    return split
+
+
+def _empty_frames(frames: dict[str, Any]) -> dict[str, Any]:
+    return {name: frame.clear() for name, frame in frames.items()}
+
+
+def _clean(verdict: Any) -> bool:
+    """Passed every expectation: nothing to quarantine, nothing to flag."""
+    return not verdict.critical and not verdict.warnings and verdict.success is not False
+
+
+def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
+    """ops.validation_results exists (and has `validated_with`, added to older warehouses)."""
+    found = con.execute(
+        "select 1 from duckdb_tables() where schema_name = 'ops' "
+        "and table_name = 'validation_results'"
+    ).fetchone()
+    if found:
+        con.execute(
+            "alter table ops.validation_results add column if not exists validated_with varchar"
+        )
+    return found is not None
+
+
+def _forget_results(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
+    if _has_results(con):
+        con.execute("delete from ops.validation_results where load_id = ?", [load_id])
+
+
+def _copy_results(con: duckdb.DuckDBPyConnection, chunk_id: str, load_id: str) -> None:
+    """The chunk's validation rows, once more under one file's load id (validated_with)."""
+    con.execute(
+        "insert into ops.validation_results by name select * replace "
+        "(?::varchar as load_id, ?::varchar as validated_with) "
+        "from ops.validation_results where load_id = ?",
+        [load_id, chunk_id, chunk_id],
+    )
+
+
 def load_remittances(
     con: duckdb.DuckDBPyConnection,
     files: list[LandingFile],
     load_run_id: str,
     parse: Callable[[list], Any],
     validate_batch: Callable | None = None,
-) -> list:
-    """One transaction per 835 file: validated, its tables into raw.era_<table> (or into
-    quarantine.era_<table> on a critical validation failure) + one manifest row."""
-    from rcm.load.loader import FileResult, _commit, _manifest_base, make_load_id
+    chunk_bytes: int | None = None,
+) -> Iterator:
+    """One transaction per 835 file: its tables into raw.era_<table> (or into
+    quarantine.era_<table> on a critical validation failure) + one manifest row.
 
-    results = []
+    Files are parsed and validated in chunks (about `chunk_bytes` of 835 text, default
+    CHUNK_BYTES): one parse and
+    one GX run per chunk instead of per file, since both have a fixed cost per call. When the
+    chunk passes every expectation, each file's ops.validation_results rows are the chunk's
+    (column `validated_with` names the chunk); when anything fails, every file of the chunk
+    is validated again on its own, so quarantine and warnings are decided per file, exactly
+    as for a lone file. Yields each file's result as soon as it is committed.
+    """
+    pending = []
     for file in files:
-        started = time.monotonic()
         file = file if file.sha256 else fingerprint(file)
-        if mf.already_seen(con, file):
-            continue
-        load_id = make_load_id(load_run_id, file)
-        base = _manifest_base(file, load_id, load_run_id)
-        first = mf.first_load_of(con, file.sha256)
-        frames = {} if first else _frames(parse([file.path]))
-        has_data = any(f.height for name, f in frames.items() if name != FINDINGS)
-        verdict, staged = None, []
-        if validate_batch is not None and has_data:
+        if not mf.already_seen(con, file):
+            pending.append(file)
+    for number, chunk in enumerate(_chunks(pending, chunk_bytes or CHUNK_BYTES)):
+        yield from _load_chunk(con, chunk, load_run_id, parse, validate_batch, number)
+
+
+def _load_chunk(
+    con: duckdb.DuckDBPyConnection,
+    chunk: list[LandingFile],
+    load_run_id: str,
+    parse: Callable[[list], Any],
+    validate_batch: Callable | None,
+    number: int,
+) -> Iterator:
+    from rcm.load.loader import _verdict, make_load_id
+
+    started = time.monotonic()
+    # bytes already loaded (or earlier in this chunk) are duplicates: never parsed
+    seen = {file.sha256 for file in chunk if mf.first_load_of(con, file.sha256)}
+    to_parse = []
+    for file in chunk:
+        if file.sha256 not in seen:
+            to_parse.append(file)
+            seen.add(file.sha256)
+    frames = _frames(parse([file.path for file in to_parse])) if to_parse else {}
+    per_file = _by_file(frames)
+    empty = _empty_frames(frames)
+    with_data = [f for f in to_parse if any(n != FINDINGS for n in per_file.get(f.file_name, {}))]
+
+    chunk_id, staged = None, []
+    if validate_batch is not None and with_data:
+        chunk_id = f"{load_run_id}:{CHUNK_TAG}{number:04d}"
+        verdict, staged = _validate(con, frames, chunk_id, validate_batch)
+        _drop(con, staged)
+        if not _clean(verdict):  # decide per file: validate each one on its own below
+            _forget_results(con, chunk_id)
+            chunk_id = None
+        elif not _has_results(con):  # a hook that keeps no results: nothing to copy
+            chunk_id = None
+    share = (time.monotonic() - started) / max(len(chunk), 1)  # parse + chunk validation
+    try:
+        for file in chunk:
+            frames_of_file = {**empty, **per_file.get(file.file_name, {})}
+            yield _load_file(
+                con, file, load_run_id, make_load_id(load_run_id, file), frames_of_file,
+                validate_batch, chunk_id, share, _verdict,
+            )  # fmt: skip
+    finally:
+        if chunk_id is not None:
+            _forget_results(con, chunk_id)
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    load_run_id: str,
+    load_id: str,
+    frames: dict[str, Any],
+    validate_batch: Callable | None,
+    chunk_id: str | None,
+    share: float,
+    verdict_of: Callable,
+):
+    from rcm.load.loader import FileResult, _commit, _manifest_base
+
+    started = time.monotonic() - share
+    base = _manifest_base(file, load_id, load_run_id)
+    first = mf.first_load_of(con, file.sha256)
+    if first:
+        frames = {}
+    has_data = any(f.height for name, f in frames.items() if name != FINDINGS)
+    verdict, staged = None, []
+    if validate_batch is not None and has_data:
+        if chunk_id is not None:
+            verdict = verdict_of(True)
+        else:
             verdict, staged = _validate(con, frames, load_id, validate_batch)
 
-        def work(
-            frames=frames,
-            first=first,
-            base=base,
-            file=file,
-            started=started,
-            verdict=verdict,
-            staged=staged,
-            has_data=has_data,
-        ):
-            rows = quarantined = 0
-            errors = warnings = 0
-            critical = verdict is not None and verdict.critical
-            for name, frame in frames.items():
-                if name == FINDINGS:
-                    appended = _append(con, name, frame, base["load_id"], file.file_name)
-                    errors = frame.filter(frame["severity"] == "error").height
-                    warnings = appended - errors
-                elif critical:  # the whole file is quarantined: its rows kept for review
-                    quarantined += _append(
-                        con, name, frame, base["load_id"], file.file_name, "quarantine"
-                    )
-                else:
-                    rows += _append(con, name, frame, base["load_id"], file.file_name)
-            _drop(con, staged)
-            notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []
-            if verdict is not None:
-                notes.extend(verdict.warnings)
-            status, code, reason, success = "loaded", None, None, None
-            if first:
-                status, code = "duplicate", "duplicate_file"
-                reason = f"same bytes (sha256) as {first[1]}"
-            elif critical:
-                status, code, success = "quarantined", "validation_failed", False
-                reason = f"validation: {verdict.reason}"
-                if errors:
-                    reason += f"; {errors} error finding(s) in raw.era_findings"
-                quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
-            elif not has_data and errors:
-                status, code, success = "quarantined", "x12_unreadable", False
-                reason = f"no remittance data: {errors} error finding(s) in raw.era_findings"
-                quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
-            elif errors:
-                code, success = "x12_errors", False
-                reason = f"{errors} error finding(s) (e.g. unbalanced) in raw.era_findings"
-            elif verdict is not None:
-                success = verdict.success
-            elif frames:
-                success = True
-            row = mf.ManifestRow(
-                **base,
-                rows_read=rows + quarantined,
-                rows_loaded=rows,
-                rows_quarantined=quarantined,
-                status=status,
-                validation_success=success,
-                reason_code=code,
-                reason=reason,
-                duplicate_of_load_id=first[0] if first else None,
-                warnings=notes,
-                seconds=time.monotonic() - started,
-            )
-            mf.record(con, row)
-            return row
-
-        try:
-            row = _commit(con, work)
-        except BaseException:
-            _drop(con, staged)  # after the rollback: the staging tables are committed
-            raise
-        results.append(
-            FileResult(
-                file,
-                row.status,
-                load_id,
-                row.rows_read,
-                row.rows_loaded,
-                row.rows_quarantined,
-                row.reason,
-                row.seconds,
-            )
+    def work():
+        rows = quarantined = 0
+        errors = warnings = 0
+        critical = verdict is not None and verdict.critical
+        for name, frame in frames.items():
+            if name == FINDINGS:
+                appended = _append(con, name, frame, base["load_id"], file.file_name)
+                errors = frame.filter(frame["severity"] == "error").height
+                warnings = appended - errors
+            elif critical:  # the whole file is quarantined: its rows kept for review
+                quarantined += _append(
+                    con, name, frame, base["load_id"], file.file_name, "quarantine"
+                )
+            else:
+                rows += _append(con, name, frame, base["load_id"], file.file_name)
+        _drop(con, staged)
+        if chunk_id is not None and has_data:
+            _copy_results(con, chunk_id, load_id)
+        notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []
+        if verdict is not None:
+            notes.extend(verdict.warnings)
+        status, code, reason, success = "loaded", None, None, None
+        if first:
+            status, code = "duplicate", "duplicate_file"
+            reason = f"same bytes (sha256) as {first[1]}"
+        elif critical:
+            status, code, success = "quarantined", "validation_failed", False
+            reason = f"validation: {verdict.reason}"
+            if errors:
+                reason += f"; {errors} error finding(s) in raw.era_findings"
+            quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
+        elif not has_data and errors:
+            status, code, success = "quarantined", "x12_unreadable", False
+            reason = f"no remittance data: {errors} error finding(s) in raw.era_findings"
+            quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
+        elif errors:
+            code, success = "x12_errors", False
+            reason = f"{errors} error finding(s) (e.g. unbalanced) in raw.era_findings"
+        elif verdict is not None:
+            success = verdict.success
+        elif frames:
+            success = True
+        row = mf.ManifestRow(
+            **base,
+            rows_read=rows + quarantined,
+            rows_loaded=rows,
+            rows_quarantined=quarantined,
+            status=status,
+            validation_success=success,
+            reason_code=code,
+            reason=reason,
+            duplicate_of_load_id=first[0] if first else None,
+            warnings=notes,
+            seconds=time.monotonic() - started,
         )
-    return results
+        mf.record(con, row)
+        return row
+
+    try:
+        row = _commit(con, work)
+    except BaseException:
+        _drop(con, staged)  # after the rollback: the staging tables are committed
+        raise
+    return FileResult(
+        file,
+        row.status,
+        load_id,
+        row.rows_read,
+        row.rows_loaded,
+        row.rows_quarantined,
+        row.reason,
+        row.seconds,
+    )

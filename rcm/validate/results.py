@@ -31,7 +31,8 @@ create table if not exists {RESULTS_TABLE} (
     raised_exception boolean not null,
     exception_type varchar,
     description varchar,
-    run_at timestamp not null
+    run_at timestamp not null,
+    validated_with varchar
 )
 """
 
@@ -161,6 +162,8 @@ def record_results(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome) -
     """Append the outcome's rows to ops.validation_results (created if missing)."""
     con.execute("create schema if not exists ops")
     con.execute(RESULTS_DDL)
+    # warehouses from before the column (835 files validated together, see docs/validation.md)
+    con.execute(f"alter table {RESULTS_TABLE} add column if not exists validated_with varchar")
     rows = [tuple(row[c] for c in RESULT_COLUMNS) for row in outcome.results]
     if rows:
         placeholders = ", ".join("?" for _ in RESULT_COLUMNS)

@@ -87,6 +87,72 @@ def test_good_835_is_validated_and_loaded(landing: Path, warehouse: Path, hook, 
     _no_staging_tables(warehouse)
 
 
+def _gx_runs() -> int:
+    from rcm.validate.runner import STATS
+
+    return STATS["runs"]
+
+
+def test_good_835s_of_a_chunk_are_validated_in_one_gx_run(
+    landing: Path, warehouse: Path, hook, tmp_path
+):
+    """One parse and one GX run for the chunk; each file gets the chunk's result rows."""
+    _copy_good(landing)
+    write(landing, "remittances", "cas.835", (FIXTURES / "cas_six_triplets.835").read_bytes())
+    runs = _gx_runs()
+    summary = run_load(landing, warehouse, _run_id(tmp_path), validate_batch=hook)
+    assert [f.status for f in summary.files] == ["loaded"] * 3
+    assert _gx_runs() - runs == 1
+    rows = query(
+        warehouse,
+        "select m.file_name, count(*), count(*) filter (where not v.success), "
+        "count(distinct v.validated_with), min(v.validated_with) "
+        "from ops.load_manifest m join ops.validation_results v using (load_id) "
+        "group by all order by all",
+    )
+    assert [r[0] for r in rows] == sorted([*GOOD, "cas.835"])
+    assert len({r[1] for r in rows}) == 1 and rows[0][1] >= 14  # the same expectations
+    assert all(failed == 0 and chunks == 1 for _, _, failed, chunks, _ in rows)
+    chunk = rows[0][4]
+    assert chunk.startswith(_run_id(tmp_path) + ":era-chunk-")
+    assert {r[4] for r in rows} == {chunk}
+    # the chunk's own rows were copied per file, not left under the chunk's id
+    assert query(warehouse, "select count(*) from ops.validation_results where load_id = ?",
+                 [chunk]) == [(0,)]  # fmt: skip
+
+
+@pytest.mark.parametrize("one_file_chunks", [True, False], ids=["chunk-per-file", "one-chunk"])
+def test_chunks_follow_the_size_limit_and_duplicates_are_not_parsed(
+    landing: Path, warehouse: Path, hook, tmp_path, monkeypatch, one_file_chunks
+):
+    from rcm.load import remittances
+
+    _copy_good(landing)
+    write(landing, "remittances", "zz_copy.835", (FIXTURES / GOOD[0]).read_bytes())
+    parsed: list[list[str]] = []
+    real = remittances._frames
+
+    def spy(result):
+        parsed.append(sorted(result.files["source_file"].to_list()))
+        return real(result)
+
+    monkeypatch.setattr(remittances, "_frames", spy)
+    if one_file_chunks:
+        monkeypatch.setattr(remittances, "CHUNK_BYTES", 1)  # every file a chunk of its own
+    runs = _gx_runs()
+    summary = run_load(landing, warehouse, _run_id(tmp_path), validate_batch=hook)
+    statuses = {f.file.file_name: f.status for f in summary.files}
+    assert statuses == {GOOD[0]: "loaded", GOOD[1]: "loaded", "zz_copy.835": "duplicate"}
+    # the byte-identical copy is never parsed, whether its original is in an earlier chunk
+    # (already loaded) or in the same one
+    assert parsed == ([[GOOD[0]], [GOOD[1]]] if one_file_chunks else [sorted(GOOD)])
+    assert _gx_runs() - runs == (2 if one_file_chunks else 1)
+    manifest = _manifest(warehouse)
+    assert manifest["zz_copy.835"][:2] == ("duplicate", None)
+    assert all(read == loaded + q for _, _, read, loaded, q, *_ in manifest.values())
+    _no_staging_tables(warehouse)
+
+
 def test_unbalanced_835_is_quarantined_whole(landing: Path, warehouse: Path, hook, tmp_path):
     _copy_good(landing)
     write(landing, "remittances", "era_unbalanced.835", _unbalanced())
@@ -139,10 +205,16 @@ def test_unbalanced_835_is_quarantined_whole(landing: Path, warehouse: Path, hoo
         [load_id],
     )[0][0]
     assert errors > 0 and f"{errors} error finding(s)" in reason
-    # the good files beside it loaded, validated
+    # the good files beside it loaded, validated on their own (the chunk failed as a whole)
     for name in GOOD:
         assert manifest[name][:2] == ("loaded", True)
         assert _validated(warehouse, manifest[name][-1])
+    assert query(
+        warehouse, "select count(*) from ops.validation_results where validated_with is not null"
+    ) == [(0,)]
+    assert query(
+        warehouse, "select count(*) from ops.validation_results where load_id like '%era-chunk-%'"
+    ) == [(0,)]
     # manifest invariant on every file
     rows = query(
         warehouse, "select rows_read, rows_loaded, rows_quarantined from ops.load_manifest"

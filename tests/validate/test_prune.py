@@ -52,3 +52,25 @@ def test_no_published_warehouse_prunes_nothing(tmp_path: Path) -> None:
     stored = _stored(root, "rcm_charges", "charges-RUN2-bb:0003")
     assert prune_unpublished_results(tmp_path / "wh.duckdb", tmp_path / "wh.duckdb.building") == 0
     assert all(p.exists() for p in stored)
+
+
+def test_a_chunk_validation_is_kept_when_its_files_were_published(tmp_path: Path) -> None:
+    """835 files validated together: their rows name the chunk (validated_with), whose GX
+    run stays; a chunk whose files never published (or that failed and was redone file by
+    file) goes."""
+    warehouse = tmp_path / "wh.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema ops")
+    con.execute("create table ops.validation_results (load_id varchar, validated_with varchar)")
+    con.executemany(
+        "insert into ops.validation_results values (?, ?)",
+        [["RUN1:f1", "RUN1:era-chunk-0000"], ["RUN1:f2", "RUN1:era-chunk-0000"],
+         ["RUN1:f3", None]],
+    )  # fmt: skip
+    con.close()
+    root = tmp_path / "wh.duckdb_gx"
+    kept = _stored(root, "rcm_remittances", "remittances-RUN1:era-chunk-0000")
+    kept += _stored(root, "rcm_remittances", "remittances-RUN1:f3")
+    gone = _stored(root, "rcm_remittances", "remittances-RUN1:era-chunk-0001")
+    assert prune_unpublished_results(warehouse, tmp_path / "wh.duckdb.building") == 1
+    assert all(p.exists() for p in kept) and not any(p.exists() for p in gone)
