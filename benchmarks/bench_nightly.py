@@ -227,6 +227,7 @@ print(json.dumps({"seconds": seconds, "rows": rows}))
 
 def floor(files: list[Path], work: Path) -> tuple[Measured, dict]:
     folder = work / "floor"
+    shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     spec = {"db": str(folder / "floor.duckdb")}
     for extract in EXTRACTS:
@@ -439,6 +440,7 @@ def run_mode(
     server: Server | None,
 ) -> list[NightResult]:
     folder = work / mode
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh warehouse (a --reuse'd folder has one)
     landing, warehouse = folder / "landing", folder / "warehouse.duckdb"
     place(first, source, landing)
     results = []
@@ -574,8 +576,12 @@ def markdown(info: dict, results: list[NightResult], floor_m: Measured, floor_de
         f"Data (seed {size['seed']}): {info['data']['charge_lines']:,} charge lines, "
         f"{info['data']['files_first']} files ({info['data']['mb_first']:,.0f} MB) for the "
         f"first night, {info['data']['files_last']} files ({info['data']['mb_last']:,.1f} MB) "
-        f"for the incremental night ({info['data']['last_day']}). `rcm generate` took "
-        f"{info['generate']['wall']:.1f} s.",
+        f"for the incremental night ({info['data']['last_day']}). "
+        + (
+            f"`rcm generate` took {info['generate']['wall']:.1f} s."
+            if info.get("generate")
+            else "Landing files reused from an earlier run's work folder (`--reuse`)."
+        ),
         "",
         f"DuckDB floor (first night's files): **{floor_m.wall:.1f} s** wall, "
         f"{floor_m.cpu:.1f} s CPU, peak RSS {floor_m.rss_max_mb:,.0f} MB; "
@@ -650,6 +656,11 @@ def main() -> None:
     )
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the landing files a kept --work folder already has (same size and seed)",
+    )
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument(
         "--render", type=Path, metavar="JSON", help="only print (and --write-docs) a saved result"
@@ -682,9 +693,13 @@ def main() -> None:
     server = None
     try:
         source = work / "generated"
-        print(f"generating {encounters:,} encounters, {args.days} days into {source}", flush=True)
-        gen = generate(source, encounters, args.days, args.seed, work)
-        info["generate"] = {"wall": gen.wall, "cpu": gen.cpu, "rss_max_mb": gen.rss_max_mb}
+        print(f"landing: {encounters:,} encounters, {args.days} days in {source}", flush=True)
+        if args.reuse and (source / "truth.json").is_file():
+            print("  reusing the landing files already there", flush=True)
+            info["generate"] = None
+        else:
+            gen = generate(source, encounters, args.days, args.seed, work)
+            info["generate"] = {"wall": gen.wall, "cpu": gen.cpu, "rss_max_mb": gen.rss_max_mb}
         first, last, last_day = split_last_day(source)
         truth = json.loads((source / "truth.json").read_text())
         info["data"] = {

@@ -330,6 +330,10 @@ def nights(tmp_path_factory):
             record["kept"][run_id] = _markers_kept(warehouse, planted)
             record["new_rows"][run_id] = _new_rows(warehouse, run_id)
             _restore_markers(warehouse, planted)
+            if number == 3:
+                # the models rebuilt whole every night (tables) read the markers during this
+                # build; rebuild them from the restored rows, as the next night would
+                dbt_invoke(["run", "--select", "config.materialized:table"], warehouse, work)
     record["context_after"] = _context(warehouse)
     full = tmp / "full_refresh.duckdb"
     shutil.copy(warehouse, full)

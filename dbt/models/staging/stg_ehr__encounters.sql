@@ -1,8 +1,12 @@
 -- One row per encounter: the latest version (newest updated_at wins). The loader keeps one
 -- row per encounter_id + updated_at (a later conflicting row is quarantined); any remaining
 -- tie is broken like raw.encounters_latest (first load, first row). Codes are normalized
--- (upper case, no dots). A view: a new version replaces an old one, so this is not
--- append-shaped (see dbt/README.md, "Incremental models").
+-- (upper case, no dots). A table rebuilt every night: a new version replaces an old one, so
+-- this is not append-shaped (see dbt/README.md, "Incremental models"); not a view, because
+-- half the project reads it and the dedup, the code normalization and the patient key
+-- would be recomputed by each reader.
+
+{{ config(materialized='table') }}
 
 with source as (
 
