@@ -321,22 +321,18 @@ def refresh_data_docs(warehouse: Path, working: Path) -> Path:
 @task(name="report")
 def write_reports(warehouse: Path, dbt_docs: Path | None) -> dict[str, str]:
     from rcm.report import write_report
-    from rcm.report.data import MARTS, connect_read_only
+    from rcm.report.data import EmptyMarts
 
     out = reports_dir(warehouse)
     if dbt_docs is not None:
         target = out / "dbt-docs" / "index.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(dbt_docs, target)
-    con = connect_read_only(warehouse)
     try:
-        rows = sum(con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in MARTS)
-    finally:
-        con.close()
-    if not rows:  # e.g. a first night whose every file was quarantined: nothing to report yet
+        paths = write_report(warehouse, out)
+    except EmptyMarts:  # e.g. a first night whose every file was quarantined
         get_run_logger().warning("report: the marts are empty, no report written")
         return {}
-    paths = write_report(warehouse, out)
     return {"html": str(paths.html), "xlsx": str(paths.xlsx)}
 
 

@@ -103,11 +103,18 @@ def months_with_data(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     return sorted(r[0] for r in con.execute(union).fetchall() if r[0] is not None)
 
 
+class EmptyMarts(RcmError):
+    """The marts have no month with data yet (e.g. a first night whose every file was
+    quarantined): there is nothing to report."""
+
+
 def resolve_month(con: duckdb.DuckDBPyConnection, month: str | None) -> dt.date:
     """The requested month (YYYY-MM), else the latest month with data in any mart."""
     available = months_with_data(con)
     if not available:
-        raise RcmError("the marts are empty: nothing to report (load extracts with `rcm nightly`)")
+        raise EmptyMarts(
+            "the marts are empty: nothing to report (load extracts with `rcm nightly`)"
+        )
     if month is None:
         return available[-1]
     wanted = parse_month(month)
