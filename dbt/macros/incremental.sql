@@ -118,3 +118,35 @@
     where built_claims.carc_categories_version is distinct from {{ carc_categories_version() }}
         or {{ any_column_differs('built_claims', 'current_claims', context_columns) }}
 {%- endmacro %}
+
+{#-
+    CTEs (with their trailing comma) of a remittance fact model: `name` holds the rows of
+    `relation` to build this run. A full build: every row. An incremental run: the rows of
+    new loads, plus every row of a claim whose built rows are stale (stale_remittance_claims,
+    against `remittance_claims`), so that delete+insert on the model's key leaves the table
+    equal to a full build.
+-#}
+{% macro remittance_rows_to_build(name, relation, remittance_claims) -%}
+{%- if is_incremental() -%}
+stale_claims as (
+
+    {{ stale_remittance_claims(remittance_claims) }}
+
+),
+
+{{ name }} as (
+
+    select *
+    from {{ relation }}
+    where {{ is_new_load(relation ~ '.load_id') }}
+        or {{ relation }}.era_claim_id in (select stale_claims.era_claim_id from stale_claims)
+
+),
+{%- else -%}
+{{ name }} as (
+
+    select * from {{ relation }}
+
+),
+{%- endif -%}
+{%- endmacro %}

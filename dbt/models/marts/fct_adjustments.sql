@@ -24,28 +24,7 @@ remittance_claims as (
 
 ),
 
-{% if is_incremental() -%}
-stale_claims as (
-
-    {{ stale_remittance_claims('remittance_claims') }}
-
-),
-
-to_build as (
-
-    select *
-    from adjustments
-    where {{ is_new_load('adjustments.load_id') }}
-        or adjustments.era_claim_id in (select stale_claims.era_claim_id from stale_claims)
-
-),
-{%- else -%}
-to_build as (
-
-    select * from adjustments
-
-),
-{%- endif %}
+{{ remittance_rows_to_build('to_build', 'adjustments', 'remittance_claims') }}
 
 final as (
 

@@ -30,28 +30,7 @@ adjustments as (
 
 ),
 
-{% if is_incremental() -%}
-stale_claims as (
-
-    {{ stale_remittance_claims('remittance_claims') }}
-
-),
-
-service_lines as (
-
-    select *
-    from all_service_lines
-    where {{ is_new_load('all_service_lines.load_id') }}
-        or all_service_lines.era_claim_id in (select stale_claims.era_claim_id from stale_claims)
-
-),
-{%- else -%}
-service_lines as (
-
-    select * from all_service_lines
-
-),
-{%- endif %}
+{{ remittance_rows_to_build('service_lines', 'all_service_lines', 'remittance_claims') }}
 
 line_adjustment_totals as (
 
