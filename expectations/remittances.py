@@ -91,7 +91,7 @@ def related_tables(claims_table: str) -> dict[str, str]:
 
     The siblings share the claims table's schema and name prefix: ``<prefix>claims`` ->
     ``<prefix><logical name>`` (``raw.remit_claims`` -> ``raw.remit_payments``; the loader's
-    staged ``ops.load_batch_era_claims`` -> ``ops.load_batch_era_payments``; the raw
+    staged ``scratch.load_batch_era_claims`` -> ``scratch.load_batch_era_payments``; the raw
     ``raw.era_claims`` -> ``raw.era_payments``). A claims table named otherwise: the names
     in ``TABLES``, in its schema.
     """

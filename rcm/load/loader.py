@@ -49,8 +49,9 @@ RemittanceLoader = Callable[..., Any]
 
 TO_LOAD = "load_batch"  # temp table: the rows about to be appended to raw
 #: what the validation hook sees: a committed copy of TO_LOAD, so that validators working on
-#: other cursors of the connection (GX) can read it; dropped in the file's transaction
-HOOK_TABLE = "ops.load_batch"
+#: other cursors of the connection (GX) can read it; in the in-memory `scratch` database
+#: (rcm.load.warehouse.connect): never written to the warehouse file, dropped after the file
+HOOK_TABLE = "scratch.load_batch"
 _RULED = "_ruled"
 
 
@@ -352,7 +353,6 @@ def _quarantine_whole(
             quarantined += quarantine_typed_rows(con, file.extract, TO_LOAD, reason)
             quarantined += quarantine_typed_rows(con, file.extract, _RULED)
         quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
-        con.execute(f"drop table if exists {HOOK_TABLE}")
         row = mf.ManifestRow(
             **base,
             rows_read=rows_read,
@@ -538,6 +538,7 @@ def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop view if exists {view}")
     for table in (_RULED, "_prior", "_attention", "_decided"):
         con.execute(f"drop table if exists {table}")
+    con.execute(f"drop table if exists {HOOK_TABLE}")
     drop_batch(con)
 
 
@@ -584,7 +585,6 @@ def _commit_load(
         ).fetchone()[0]
         quarantined = quarantine_reader_rejects(con, extract.name, base["load_id"], file.file_name)
         quarantined += quarantine_typed_rows(con, extract.name, _RULED)
-        con.execute(f"drop table if exists {HOOK_TABLE}")
         duplicates = con.execute(
             f"select count(*) from {_RULED} where _reason_code = 'duplicate_row'"
         ).fetchone()[0]

@@ -6,10 +6,10 @@ findings). The new files of a night go in chunks of about 48 MB of 835 text:
 
 1. one parse of the chunk (files whose bytes were loaded before, or appear earlier in the
    chunk, are duplicates and are not parsed); the rows are split per file by `source_file`;
-2. one validation of the chunk (`validate_batch(con, "ops.load_batch_era_claims",
+2. one validation of the chunk (`validate_batch(con, "scratch.load_batch_era_claims",
    "remittances", chunk_id)`, e.g. rcm.validate.validate_and_record): its tables are staged
-   as committed tables `ops.load_batch_era_<table>` (the remittances suite validates the
-   claims table and reads its siblings by the same prefix,
+   as committed tables `scratch.load_batch_era_<table>`, in memory (the remittances suite
+   validates the claims table and reads its siblings by the same prefix,
    expectations.remittances.related_tables). If the chunk passes every expectation, every
    file of it passed; if anything failed, its results are discarded and each file of the
    chunk is staged and validated on its own, so that what is quarantined or flagged is
@@ -39,9 +39,10 @@ from rcm.load.discover import LandingFile, fingerprint
 from rcm.load.quarantine import quarantine_file
 from rcm.load.readers import ident
 
-#: staging prefix of the tables the validation hook sees (committed, dropped in the file's
-#: transaction); the hook gets the claims table, the suite finds the siblings by prefix
-STAGE_PREFIX = "ops.load_batch_era_"
+#: staging prefix of the tables the validation hook sees (committed, in the in-memory
+#: `scratch` database of rcm.load.warehouse.connect, so never written to the warehouse file);
+#: the hook gets the claims table, the suite finds the siblings by prefix
+STAGE_PREFIX = "scratch.load_batch_era_"
 HOOK_TABLE = STAGE_PREFIX + "claims"
 FINDINGS = "findings"
 
@@ -332,7 +333,6 @@ def _load_file(
                 )
             else:
                 rows += _append(con, name, frame, base["load_id"], file.file_name)
-        _drop(con, staged)
         if chunk_id is not None and has_data:
             _copy_results(con, chunk_id, load_id)
         notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []
@@ -377,9 +377,8 @@ def _load_file(
 
     try:
         row = _commit(con, work)
-    except BaseException:
-        _drop(con, staged)  # after the rollback: the staging tables are committed
-        raise
+    finally:
+        _drop(con, staged)  # in scratch (memory), outside the file's transaction
     return FileResult(
         file,
         row.status,

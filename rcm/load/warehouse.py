@@ -160,12 +160,20 @@ def publish(working: Path, warehouse: Path) -> None:
 
 
 def connect(working: Path) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to the working copy (never to the published file)."""
+    """A read-write connection to the working copy (never to the published file), with an
+    in-memory database attached as `scratch`."""
     if Path(working).name.endswith(WORKING_SUFFIX) is False:
         raise RcmError("loads write to a working copy; call open_working_copy first")
     con = duckdb.connect(str(working))
     con.execute(f"set memory_limit = '{memory_limit()}'")
+    # the batches handed to the validation hook: committed (GX reads them on other cursors
+    # of this database instance) but in memory, so never written to the file or its WAL
+    con.execute(f"attach if not exists ':memory:' as {SCRATCH}")
     return con
+
+
+#: in-memory database attached to every loader connection (see connect)
+SCRATCH = "scratch"
 
 
 def memory_limit() -> str:

@@ -54,6 +54,7 @@ RESULT_COLUMNS = (
     "exception_type",
     "description",
     "run_at",
+    "validated_with",
 )
 
 
@@ -155,6 +156,7 @@ def result_row(
         "exception_type": exception_type,
         "description": config.description,
         "run_at": run_at,
+        "validated_with": None,  # set by the loader on copies of a chunk's rows (835 files)
     }
 
 

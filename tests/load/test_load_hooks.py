@@ -42,11 +42,16 @@ def test_hook_sees_the_batch_before_it_is_appended(landing: Path, warehouse: Pat
             "select count(*) from raw.charges where _load_id = ?", [load_id]
         ).fetchone()[0]
         columns = [r[0] for r in con.execute(f"describe {table}").fetchall()]
-        seen.append((extract, batch, in_raw, "_type_reason" in columns))
+        # the batch lives in the in-memory database attached as scratch, not in the file
+        (database,) = con.execute(
+            "select database_name from duckdb_tables() where table_name = ?",
+            [table.rpartition(".")[2]],
+        ).fetchone()
+        seen.append((extract, batch, in_raw, "_type_reason" in columns, database))
         return SimpleNamespace(success=True, warnings=["cost_amount: 2 rows above charge"])
 
     run_load(landing, warehouse, validate_batch=validate_batch)
-    assert seen == [("charges", 2, 0, False), ("charges", 2, 0, False)]
+    assert seen == [("charges", 2, 0, False, "scratch"), ("charges", 2, 0, False, "scratch")]
     manifest = query(
         warehouse,
         "select file_name, validation_success, warnings from ops.load_manifest order by 1",

@@ -1,6 +1,6 @@
 """835 loads go through the remittances GX suite, like encounters and charges.
 
-Each file's parsed tables are staged as ops.load_batch_era_<table>, validated before the
+Each file's parsed tables are staged as scratch.load_batch_era_<table>, validated before the
 append (results per load in ops.validation_results), and a critical failure (an unbalanced
 claim) quarantines the whole file while the good files beside it load.
 """
@@ -247,7 +247,7 @@ def test_hook_error_leaves_no_staging_tables(landing: Path, warehouse: Path):
     _copy_good(landing)
 
     def broken(con, table, extract, load_id):
-        assert (table, extract) == ("ops.load_batch_era_claims", "remittances")
+        assert (table, extract) == ("scratch.load_batch_era_claims", "remittances")
         raise RuntimeError("validator down")
 
     working = open_working_copy(warehouse)

@@ -16,7 +16,7 @@ from rcm.validate import validate_batch as _validate_batch
 from rcm.validate.hook import load_run_of, validate_and_record
 from rcm.validate.shared_connection import shared_duckdb, stable_key
 
-HOOK_TABLE = "ops.load_batch"  # the loader hands every file over under this one name
+HOOK_TABLE = "ops.load_batch"  # one name reused for every batch, as the loader does
 
 
 def validate_batch(*args, **kwargs):
