@@ -14,7 +14,9 @@ findings). The new files of a night go in chunks of about 48 MB of 835 text:
    file of it passed; if anything failed, its results are discarded and each file of the
    chunk is staged and validated on its own, so that what is quarantined or flagged is
    decided per file;
-3. per file, one transaction: a critical validation failure quarantines the whole file (its
+3. one transaction for the chunk's files (one WAL sync instead of one per file; a file is
+   still wholly in or out, and nothing of a chunk commits unless all of it does). Per
+   file: a critical validation failure quarantines the whole file (its
    rows go to quarantine.era_<table>, status `quarantined`, reason_code validation_failed);
    otherwise its rows go to raw.era_<table> (tagged with _load_id and _source_file),
    validation warnings and parser error findings flag it (validation_success false). Its
@@ -226,8 +228,8 @@ def load_remittances(
     validate_batch: Callable | None = None,
     chunk_bytes: int | None = None,
 ) -> Iterator:
-    """One transaction per 835 file: its tables into raw.era_<table> (or into
-    quarantine.era_<table> on a critical validation failure) + one manifest row.
+    """Every 835 file: its tables into raw.era_<table> (or into quarantine.era_<table> on a
+    critical validation failure) + one manifest row; one transaction per chunk.
 
     Files are parsed and validated in chunks (about `chunk_bytes` of 835 text, default
     CHUNK_BYTES): one parse and
@@ -235,7 +237,7 @@ def load_remittances(
     chunk passes every expectation, each file's ops.validation_results rows are the chunk's
     (column `validated_with` names the chunk); when anything fails, every file of the chunk
     is validated again on its own, so quarantine and warnings are decided per file, exactly
-    as for a lone file. Yields each file's result as soon as it is committed.
+    as for a lone file. Yields each file's result once its chunk is committed.
     """
     pending = []
     for file in files:
@@ -254,7 +256,7 @@ def _load_chunk(
     validate_batch: Callable | None,
     number: int,
 ) -> Iterator:
-    from rcm.load.loader import _verdict, make_load_id
+    from rcm.load.loader import FileResult, _commit, _verdict, make_load_id
 
     started = time.monotonic()
     # bytes already loaded (or earlier in this chunk) are duplicates: never parsed
@@ -279,113 +281,124 @@ def _load_chunk(
             chunk_id = None
         elif not _has_results(con):  # a hook that keeps no results: nothing to copy
             chunk_id = None
-    share = (time.monotonic() - started) / max(len(chunk), 1)  # parse + chunk validation
-    try:
-        for file in chunk:
-            frames_of_file = {**empty, **per_file.get(file.file_name, {})}
-            yield _load_file(
-                con, file, load_run_id, make_load_id(load_run_id, file), frames_of_file,
-                validate_batch, chunk_id, share, _verdict,
+    # each file's verdict: the chunk's when it passed; else the file's own, validated before
+    # the chunk's transaction (staging writes to scratch; a transaction writes one database)
+    verdicts: dict[str, Any] = {}
+    if validate_batch is not None:
+        for file in with_data:
+            if chunk_id is not None:
+                verdicts[file.file_name] = _verdict(True)
+                continue
+            frames_of_file = {**empty, **per_file[file.file_name]}
+            load_id = make_load_id(load_run_id, file)
+            verdicts[file.file_name], staged = _validate(
+                con, frames_of_file, load_id, validate_batch
+            )
+            _drop(con, staged)
+    share = (time.monotonic() - started) / max(len(chunk), 1)  # parse + validation
+
+    def work() -> list:
+        return [
+            _record_file(
+                con,
+                file,
+                load_run_id,
+                make_load_id(load_run_id, file),
+                {**empty, **per_file.get(file.file_name, {})},
+                verdicts.get(file.file_name),
+                chunk_id,
+                share,
             )  # fmt: skip
+            for file in chunk
+        ]
+
+    try:
+        rows = _commit(con, work)  # the chunk's files commit together: one WAL sync
     finally:
         if chunk_id is not None:
             _forget_results(con, chunk_id)
+    for file, row in zip(chunk, rows, strict=True):
+        yield FileResult(
+            file,
+            row.status,
+            row.load_id,
+            row.rows_read,
+            row.rows_loaded,
+            row.rows_quarantined,
+            row.reason,
+            row.seconds,
+        )
 
 
-def _load_file(
+def _record_file(
     con: duckdb.DuckDBPyConnection,
     file: LandingFile,
     load_run_id: str,
     load_id: str,
     frames: dict[str, Any],
-    validate_batch: Callable | None,
+    verdict: Any,
     chunk_id: str | None,
     share: float,
-    verdict_of: Callable,
-):
-    from rcm.load.loader import FileResult, _commit, _manifest_base
+) -> mf.ManifestRow:
+    """One file's rows, findings, quarantine and manifest row, inside the chunk's transaction."""
+    from rcm.load.loader import _manifest_base
 
     started = time.monotonic() - share
     base = _manifest_base(file, load_id, load_run_id)
-    first = mf.first_load_of(con, file.sha256)
+    first = mf.first_load_of(con, file.sha256)  # also sees files recorded earlier in the chunk
     if first:
         frames = {}
     has_data = any(f.height for name, f in frames.items() if name != FINDINGS)
-    verdict, staged = None, []
-    if validate_batch is not None and has_data:
-        if chunk_id is not None:
-            verdict = verdict_of(True)
+    rows = quarantined = 0
+    errors = warnings = 0
+    critical = verdict is not None and verdict.critical
+    for name, frame in frames.items():
+        if name == FINDINGS:
+            appended = _append(con, name, frame, base["load_id"], file.file_name)
+            errors = frame.filter(frame["severity"] == "error").height
+            warnings = appended - errors
+        elif critical:  # the whole file is quarantined: its rows kept for review
+            quarantined += _append(con, name, frame, base["load_id"], file.file_name, "quarantine")
         else:
-            verdict, staged = _validate(con, frames, load_id, validate_batch)
-
-    def work():
-        rows = quarantined = 0
-        errors = warnings = 0
-        critical = verdict is not None and verdict.critical
-        for name, frame in frames.items():
-            if name == FINDINGS:
-                appended = _append(con, name, frame, base["load_id"], file.file_name)
-                errors = frame.filter(frame["severity"] == "error").height
-                warnings = appended - errors
-            elif critical:  # the whole file is quarantined: its rows kept for review
-                quarantined += _append(
-                    con, name, frame, base["load_id"], file.file_name, "quarantine"
-                )
-            else:
-                rows += _append(con, name, frame, base["load_id"], file.file_name)
-        if chunk_id is not None and has_data:
-            _copy_results(con, chunk_id, load_id)
-        notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []
-        if verdict is not None:
-            notes.extend(verdict.warnings)
-        status, code, reason, success = "loaded", None, None, None
-        if first:
-            status, code = "duplicate", "duplicate_file"
-            reason = f"same bytes (sha256) as {first[1]}"
-        elif critical:
-            status, code, success = "quarantined", "validation_failed", False
-            reason = f"validation: {verdict.reason}"
-            if errors:
-                reason += f"; {errors} error finding(s) in raw.era_findings"
-            quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
-        elif not has_data and errors:
-            status, code, success = "quarantined", "x12_unreadable", False
-            reason = f"no remittance data: {errors} error finding(s) in raw.era_findings"
-            quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
-        elif errors:
-            code, success = "x12_errors", False
-            reason = f"{errors} error finding(s) (e.g. unbalanced) in raw.era_findings"
-        elif verdict is not None:
-            success = verdict.success
-        elif frames:
-            success = True
-        row = mf.ManifestRow(
-            **base,
-            rows_read=rows + quarantined,
-            rows_loaded=rows,
-            rows_quarantined=quarantined,
-            status=status,
-            validation_success=success,
-            reason_code=code,
-            reason=reason,
-            duplicate_of_load_id=first[0] if first else None,
-            warnings=notes,
-            seconds=time.monotonic() - started,
-        )
-        mf.record(con, row)
-        return row
-
-    try:
-        row = _commit(con, work)
-    finally:
-        _drop(con, staged)  # in scratch (memory), outside the file's transaction
-    return FileResult(
-        file,
-        row.status,
-        load_id,
-        row.rows_read,
-        row.rows_loaded,
-        row.rows_quarantined,
-        row.reason,
-        row.seconds,
+            rows += _append(con, name, frame, base["load_id"], file.file_name)
+    if chunk_id is not None and has_data:
+        _copy_results(con, chunk_id, load_id)
+    notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []
+    if verdict is not None:
+        notes.extend(verdict.warnings)
+    status, code, reason, success = "loaded", None, None, None
+    if first:
+        status, code = "duplicate", "duplicate_file"
+        reason = f"same bytes (sha256) as {first[1]}"
+    elif critical:
+        status, code, success = "quarantined", "validation_failed", False
+        reason = f"validation: {verdict.reason}"
+        if errors:
+            reason += f"; {errors} error finding(s) in raw.era_findings"
+        quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
+    elif not has_data and errors:
+        status, code, success = "quarantined", "x12_unreadable", False
+        reason = f"no remittance data: {errors} error finding(s) in raw.era_findings"
+        quarantine_file(con, file, base["load_id"], code, reason, base["loaded_at"])
+    elif errors:
+        code, success = "x12_errors", False
+        reason = f"{errors} error finding(s) (e.g. unbalanced) in raw.era_findings"
+    elif verdict is not None:
+        success = verdict.success
+    elif frames:
+        success = True
+    row = mf.ManifestRow(
+        **base,
+        rows_read=rows + quarantined,
+        rows_loaded=rows,
+        rows_quarantined=quarantined,
+        status=status,
+        validation_success=success,
+        reason_code=code,
+        reason=reason,
+        duplicate_of_load_id=first[0] if first else None,
+        warnings=notes,
+        seconds=time.monotonic() - started,
     )
+    mf.record(con, row)
+    return row
