@@ -1,16 +1,19 @@
 """The nightly flow end to end on generated data, in one Prefect test harness.
 
-Generate a small hospital, run the flow, and check: every file loaded with the manifest
-invariant, every expectation recorded, the marts equal to the generator's truth.json, the
-run logged with its expectation and dbt counts; then an empty night leaves the published
-file untouched, a failed night is recorded, and the next publishing night folds both in.
+The first night is the session's published night (tests/flows/conftest.py: a small generated
+hospital through `rcm nightly`, the flow run as an operator runs it). Check: every file loaded
+with the manifest invariant, every expectation recorded, the marts equal to the generator's
+truth.json, the run logged with its expectation and dbt counts and summed up on one screen;
+then, in-process on a copy of that night, an empty night leaves the published file untouched,
+a failed night is recorded, and the next publishing night folds both in.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
+import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -25,44 +28,41 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def nightly_run(tmp_path_factory, prefect_harness):
-    from flows.nightly import nightly
-    from rcm.generate import generate
-
-    tmp = tmp_path_factory.mktemp("nightly")
-    landing = tmp / "landing"
-    generate(landing, encounters=150, seed=5, start_date=dt.date(2026, 2, 1), days=30)
-    warehouse = tmp / "warehouse.duckdb"
-    first = nightly(landing=str(landing), warehouse=str(warehouse))
-    truth = json.loads((landing / "truth.json").read_text())
-    return landing, warehouse, first, truth
+def night(published_night):
+    assert published_night.proc.returncode == 0, published_night.printed[-3000:]
+    return published_night
 
 
-def _query(warehouse: Path, sql: str) -> list[tuple]:
+def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
 
-def test_every_file_loaded_and_counted(nightly_run) -> None:
-    landing, warehouse, first, _ = nightly_run
-    files = [p for p in landing.rglob("*") if p.is_file() and p.name != "truth.json"]
+def _run_log_row(night, columns: str) -> tuple:
+    (row,) = _query(
+        night.warehouse, f"select {columns} from ops.run_log where run_id = ?", [night.run_id]
+    )
+    return row
+
+
+def test_every_file_loaded_and_counted(night) -> None:
+    files = [p for p in night.landing.rglob("*") if p.is_file() and p.name != "truth.json"]
     rows = _query(
-        warehouse,
+        night.warehouse,
         "select status, rows_read, rows_loaded, rows_quarantined from ops.load_manifest",
     )
     assert len(rows) == len(files)
     assert {status for status, *_ in rows} == {"loaded"}
     assert all(read == loaded + quarantined for _, read, loaded, quarantined in rows)
-    assert first.status == "success" and first.count("loaded") == len(files)
+    assert _run_log_row(night, "status, files_loaded") == ("success", len(files))
 
 
-def test_every_load_validated(nightly_run) -> None:
-    _, warehouse, _, _ = nightly_run
+def test_every_load_validated(night) -> None:
     (unvalidated,) = _query(
-        warehouse,
+        night.warehouse,
         "select count(*) from ops.load_manifest m "
         "where not exists (select 1 from ops.validation_results v where v.load_id = m.load_id)",
     )[0]
@@ -70,21 +70,24 @@ def test_every_load_validated(nightly_run) -> None:
 
 
 @pytest.mark.parametrize("mart", list(GRAINS))
-def test_marts_equal_truth(nightly_run, mart) -> None:
-    _, warehouse, _, truth = nightly_run
-    con = duckdb.connect(str(warehouse), read_only=True)
+def test_marts_equal_truth(night, mart) -> None:
+    con = duckdb.connect(str(night.warehouse), read_only=True)
     try:
-        assert_mart_equals_truth(con, mart, truth)
+        assert_mart_equals_truth(con, mart, night.truth)
     finally:
         con.close()
 
 
-def test_rerun_loads_nothing_and_keeps_the_marts(nightly_run) -> None:
+def test_rerun_loads_nothing_and_keeps_the_marts(night, tmp_path) -> None:
     """An empty night: nothing new, models current -> the published file is not rewritten."""
     from flows.nightly import nightly
     from rcm.ops.run_log import pending_path
 
-    landing, warehouse, first, _ = nightly_run
+    # the published night's folder (landing, warehouse, its GX stores and reports) copied,
+    # so the nights below leave the shared one as the other tests read it
+    folder = tmp_path / "night"
+    shutil.copytree(night.warehouse.parent, folder)
+    landing, warehouse = folder / night.landing.name, folder / night.warehouse.name
     before = _query(warehouse, "select * from marts.denial_rates order by all")
     published = (_sha(warehouse), warehouse.stat().st_mtime_ns)
     second = nightly(landing=str(landing), warehouse=str(warehouse))
@@ -106,10 +109,7 @@ def test_rerun_loads_nothing_and_keeps_the_marts(nightly_run) -> None:
     # two waiting rows into ops.run_log
     copy = landing / "charges" / "resent_copy.csv"
     copy.write_bytes(next((landing / "charges").glob("*.csv")).read_bytes())
-    try:
-        third = nightly(landing=str(landing), warehouse=str(warehouse))
-    finally:
-        copy.unlink()
+    third = nightly(landing=str(landing), warehouse=str(warehouse))
     assert third.count("duplicate") == 1 and third.count("loaded") == 0
     assert not pending_path(warehouse).exists()
     runs = _query(
@@ -118,7 +118,7 @@ def test_rerun_loads_nothing_and_keeps_the_marts(nightly_run) -> None:
         "from ops.run_log order by started_at",
     )
     assert [r[:5] for r in runs] == [
-        (first.run_id, "success", first_files(landing), 0, None),
+        (night.run_id, "success", first_files(landing), 0, None),
         (second.run_id, "success", 0, 0, None),
         (runs[2][0], "failed", 0, 0, "find new files"),
         (third.run_id, "success", 0, 1, None),
@@ -127,21 +127,20 @@ def test_rerun_loads_nothing_and_keeps_the_marts(nightly_run) -> None:
     assert _query(warehouse, "select * from marts.denial_rates order by all") == before
 
 
-def test_run_log_counts_expectations_and_dbt_results(nightly_run) -> None:
-    _, warehouse, first, _ = nightly_run
-    (row,) = _query(
-        warehouse,
-        "select expectations_failed_critical, expectations_failed_warning, dbt_models_passed, "
-        "dbt_models_failed, dbt_tests_passed, dbt_tests_failed, stage_seconds "
-        f"from ops.run_log where run_id = '{first.run_id}'",
+def test_run_log_counts_expectations_and_dbt_results(night) -> None:
+    row = _run_log_row(
+        night,
+        "expectations_failed_critical, expectations_failed_warning, dbt_models_passed, "
+        "dbt_models_failed, dbt_tests_passed, dbt_tests_failed, stage_seconds",
     )
     critical, warning, models_ok, models_failed, tests_ok, tests_failed, stages = row
     # recomputed from ops.validation_results, independently of the run record
     expected = dict(
         _query(
-            warehouse,
+            night.warehouse,
             "select severity, count(*) from ops.validation_results where not success "
-            f"and load_id like '{first.run_id}:%' group by severity",
+            "and load_id like ? group by severity",
+            [f"{night.run_id}:%"],
         )
     )
     assert (critical, warning) == (expected.get("critical", 0), expected.get("warning", 0))
@@ -163,16 +162,16 @@ def test_run_log_counts_expectations_and_dbt_results(nightly_run) -> None:
     }  # the row is written by 'record run'; publish, data docs and report follow
 
 
-def test_summary_screen_names_counts_and_paths(nightly_run) -> None:
-    from rcm.ops.summary import summary_lines
-
-    _, warehouse, first, _ = nightly_run
-    text = "\n".join(summary_lines(first))
-    assert len(summary_lines(first)) <= 20  # one screen
-    assert f"{first.rows_loaded:,} loaded" in text
+def test_summary_screen_names_counts_and_paths(night) -> None:
+    summary = night.summary
+    text = "\n".join(summary)
+    assert len(summary) <= 20  # one screen
+    (rows_loaded,) = _run_log_row(night, "rows_loaded")
+    assert f"{rows_loaded:,} loaded" in text
     for extract in ("encounters", "charges", "remittances"):
         assert extract in text
-    assert first.reports["html"] in text and Path(first.reports["html"]).exists()
+    html = re.search(r"^  report html\s+(\S+)$", text, flags=re.M)
+    assert html and Path(html.group(1)).exists()
 
 
 def _sha(path: Path) -> str:

@@ -7,6 +7,7 @@ independently with polars and a minimal 835 reader; they never use the generator
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import importlib.util
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from x12valid import covering_files, invalid_files, variants, x12valid_path
 
+from rcm.generate.x12 import DELIMITER_STYLES, ENVELOPE_LAYOUTS
 from rcm.reference.icd10cm import billable_codes
 
 ENCOUNTERS, SEED = 2000, 11
@@ -92,6 +95,22 @@ def test_writes_the_three_extracts_and_truth(landing: Path, truth: dict) -> None
     assert truth["parameters"]["seed"] == SEED
 
 
+def test_835s_of_every_variant_pass_x12valid(landing: Path, tmp_path: Path) -> None:
+    """The 835s that show every variant of the landing folder's (delimiter style, envelope
+    layout, segment shapes and qualifiers: tests/x12valid.py) pass x12valid; every 835 is
+    validated by the `slow` test below (x12valid parses about 0.2 MB/s)."""
+    assert x12valid_path(), "pyx12 is a dev dependency: make setup installs it"
+    paths = sorted((landing / "remittances").glob("*.835"))
+    chosen, _ = covering_files(paths)
+    styles, shapes = variants(chosen)
+    assert styles == {dataclasses.astuple(style) for style in DELIMITER_STYLES}
+    assert len({shape for shape in shapes if shape[2] == "several ST"}) == ENVELOPE_LAYOUTS
+    assert ("one ISA", "one GS", "one ST") in shapes
+    failed, errors = invalid_files(chosen, tmp_path)
+    assert not failed, f"{len(failed)} of {len(chosen)} invalid, e.g. {failed[:3]}; {errors[:5]}"
+
+
+@pytest.mark.slow  # every file (~1 min on 2 cores); the variants above are in the default suite
 def test_every_835_passes_x12valid(landing: Path, tmp_path: Path) -> None:
     x12valid = Path(sys.executable).with_name("x12valid")
     assert x12valid.exists(), "pyx12 is a dev dependency: make setup installs it"
