@@ -271,22 +271,22 @@ def _load_chunk(
     empty = _empty_frames(frames)
     with_data = [f for f in to_parse if any(n != FINDINGS for n in per_file.get(f.file_name, {}))]
 
-    chunk_id, staged = None, []
+    chunk_id, clean = None, False
     if validate_batch is not None and with_data:
         chunk_id = f"{load_run_id}:{CHUNK_TAG}{number:04d}"
         verdict, staged = _validate(con, frames, chunk_id, validate_batch)
         _drop(con, staged)
-        if not _clean(verdict):  # decide per file: validate each one on its own below
+        clean = _clean(verdict)
+        if not clean:  # decide per file: validate each one on its own below
             _forget_results(con, chunk_id)
-            chunk_id = None
-        elif not _has_results(con):  # a hook that keeps no results: nothing to copy
+        if not clean or not _has_results(con):  # nothing to copy per file
             chunk_id = None
     # each file's verdict: the chunk's when it passed; else the file's own, validated before
     # the chunk's transaction (staging writes to scratch; a transaction writes one database)
     verdicts: dict[str, Any] = {}
     if validate_batch is not None:
         for file in with_data:
-            if chunk_id is not None:
+            if clean:
                 verdicts[file.file_name] = _verdict(True)
                 continue
             frames_of_file = {**empty, **per_file[file.file_name]}

@@ -267,3 +267,23 @@ def test_hook_error_leaves_no_staging_tables(landing: Path, warehouse: Path):
 def _run_id(tmp_path: Path) -> str:
     """A load run id per test (GX re-registers the suite on a new run)."""
     return f"run-{tmp_path.name}"
+
+
+def test_a_hook_that_keeps_no_results_runs_once_per_clean_chunk(landing: Path, warehouse: Path):
+    """A validator of its own (no ops.validation_results): a clean chunk is one call, not
+    one call for the chunk and one more per file."""
+    from types import SimpleNamespace
+
+    _copy_good(landing)
+    calls = []
+
+    def validate_batch(con, table, extract, load_id):
+        calls.append((table, extract, load_id))
+        return SimpleNamespace(success=True, warnings=[])
+
+    summary = run_load(landing, warehouse, "run-own-hook", validate_batch=validate_batch)
+    assert [f.status for f in summary.files] == ["loaded", "loaded"]
+    assert [(t, e) for t, e, _ in calls] == [("scratch.load_batch_era_claims", "remittances")]
+    assert calls[0][2] == "run-own-hook:era-chunk-0000"
+    assert query(warehouse, "select count(*) from duckdb_tables() where table_name = "
+                 "'validation_results'") == [(0,)]  # fmt: skip
