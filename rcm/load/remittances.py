@@ -193,15 +193,12 @@ def _clean(verdict: Any) -> bool:
 
 
 def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
-    """ops.validation_results exists (and has `validated_with`, added to older warehouses)."""
+    """The hook keeps ops.validation_results (rcm.validate.results.record_results, which
+    also gives older warehouses the `validated_with` column)."""
     found = con.execute(
         "select 1 from duckdb_tables() where schema_name = 'ops' "
         "and table_name = 'validation_results'"
     ).fetchone()
-    if found:
-        con.execute(
-            "alter table ops.validation_results add column if not exists validated_with varchar"
-        )
     return found is not None
 
 
@@ -232,8 +229,8 @@ def load_remittances(
     critical validation failure) + one manifest row; one transaction per chunk.
 
     Files are parsed and validated in chunks (about `chunk_bytes` of 835 text, default
-    CHUNK_BYTES): one parse and
-    one GX run per chunk instead of per file, since both have a fixed cost per call. When the
+    CHUNK_BYTES): one parse and one GX run per chunk instead of per file, since both have a
+    fixed cost per call. When the
     chunk passes every expectation, each file's ops.validation_results rows are the chunk's
     (column `validated_with` names the chunk); when anything fails, every file of the chunk
     is validated again on its own, so quarantine and warnings are decided per file, exactly
