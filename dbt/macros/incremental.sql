@@ -65,6 +65,64 @@
     )
 {%- endmacro %}
 
+{#-
+    A version of the cost inputs of int_charges_costed: a hash of the seeds
+    revenue_code_families and cost_to_charge_ratios (their rows, in order) and of
+    var('hospital_wide_family'). Stored on every row, so that after an edit of either seed or
+    the var the next incremental run rebuilds every row. A scalar subquery.
+-#}
+{% macro charge_costing_version() -%}
+    (
+        select
+            {{ dbt.hash(dbt.concat([
+                "'" ~ var('hospital_wide_family') ~ "'", "'#'",
+                "families.rows_text", "'#'", "ratios.rows_text",
+            ])) }}
+        from (
+            select
+                {{ dbt.listagg(
+                    dbt.concat([
+                        "coalesce(revenue_code_prefix, '')", "'|'",
+                        "coalesce(revenue_code_family, '')",
+                    ]),
+                    "';'",
+                    "order by revenue_code_prefix, revenue_code_family"
+                ) }} as rows_text
+            from {{ ref('revenue_code_families') }}
+        ) as families
+        cross join (
+            select
+                {{ dbt.listagg(
+                    dbt.concat([
+                        "coalesce(facility_id, '')", "'|'",
+                        "coalesce(revenue_code_family, '')", "'|'",
+                        "coalesce(cast(cost_to_charge_ratio as " ~ dbt.type_string() ~ "), '')",
+                    ]),
+                    "';'",
+                    "order by facility_id, revenue_code_family"
+                ) }} as rows_text
+            from {{ ref('cost_to_charge_ratios') }}
+        ) as ratios
+    )
+{%- endmacro %}
+
+{#-
+    Predicate: some row of {{ this }} was built with a version (column `column`) other than
+    `version_expression` (a scalar subquery). `false` on a full build.
+-#}
+{% macro any_row_of_other_version(column, version_expression) -%}
+    {%- if is_incremental() -%}
+        {%- do require_incremental_columns([column]) -%}
+        exists (
+            select 1
+            from {{ this }} as built
+            where built.{{ column }} is distinct from {{ version_expression }}
+        )
+    {%- else -%}
+        false
+    {%- endif -%}
+{%- endmacro %}
+
 {#- True when any of `columns` differs (null-safe) between relations `left` and `right`. -#}
 {% macro any_column_differs(left, right, columns) -%}
     (

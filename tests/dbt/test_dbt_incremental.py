@@ -46,6 +46,10 @@ INCREMENTAL_MODELS = {
     "stg_era__claim_adjustments": ("staging", "adjustment_id", "era_claim_adjustments"),
     "stg_era__service_lines": ("staging", "era_service_line_id", "era_service_lines"),
     "stg_era__line_adjustments": ("staging", "adjustment_id", "era_line_adjustments"),
+    "int_charges_costed": ("intermediate", "charge_id", None),
+    "int_charges_lagged": ("intermediate", "charge_id", None),
+    "int_payments_allocated": ("intermediate", "charge_id", None),
+    "int_adjustments_categorized": ("intermediate", "adjustment_id", None),
     "fct_service_lines": ("marts", "era_service_line_id", None),
     "fct_adjustments": ("marts", "adjustment_id", None),
 }
@@ -56,9 +60,16 @@ MARKER_COLUMNS = {
     "stg_era__claim_adjustments": ("adjustment_quantity", "-999"),
     "stg_era__service_lines": ("line_control_number", "'untouched'"),
     "stg_era__line_adjustments": ("adjustment_quantity", "-999"),
+    "int_charges_costed": ("revenue_code_family", "'untouched'"),
+    "int_charges_lagged": ("claim_id", "'untouched'"),
+    # every other column is read by the staleness check or a data test of the night
+    "int_payments_allocated": ("load_id", "'untouched'"),
+    "int_adjustments_categorized": ("adjustment_quantity", "-999"),
     "fct_service_lines": ("line_control_number", "'untouched'"),
     "fct_adjustments": ("adjustment_quantity", "-999"),
 }
+# models whose untouched rows are those of claims (era_claim_id) the night does not touch
+BY_REMITTANCE_CLAIM = ("stg_era", "fct", "int_adjustments")
 
 
 def _file_day(name: str) -> dt.date:
@@ -173,18 +184,38 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
     """
     touched = _touched_claims(warehouse, run_id)
     claim_of = dict(_query(warehouse, "select era_claim_id, claim_id from staging.stg_era__claims"))
+    changed_encounters = {
+        encounter_id
+        for (encounter_id,) in _query(
+            warehouse,
+            "select encounter_id from raw.encounters where _load_id in "
+            "(select load_id from ops.load_manifest where load_run_id = ?)",
+            [run_id],
+        )
+    }
     planted: dict[str, tuple[str, object]] = {}
     statements = []
     for model, (schema, key, _) in INCREMENTAL_MODELS.items():
         column, marker = MARKER_COLUMNS[model]
+        if model.startswith(BY_REMITTANCE_CLAIM):
+            scope = "era_claim_id"
+        elif model == "int_payments_allocated":
+            scope = "claim_id"
+        elif model == "int_charges_lagged":
+            scope = "encounter_id"
+        else:
+            scope = "null"
         candidates = _query(
-            warehouse,
-            f"select {key}, {column}, era_claim_id from {schema}.{model} order by {key}"
-            if model.startswith(("stg_era", "fct"))
-            else f"select {key}, {column}, null from {schema}.{model} order by {key}",
+            warehouse, f"select {key}, {column}, {scope} from {schema}.{model} order by {key}"
         )
-        for row_key, original, era_claim_id in candidates:
-            if era_claim_id is None or claim_of.get(era_claim_id) not in touched:
+        for row_key, original, scope_id in candidates:
+            if model == "int_payments_allocated":
+                untouched = scope_id not in touched
+            elif model == "int_charges_lagged":
+                untouched = scope_id not in changed_encounters
+            else:
+                untouched = scope_id is None or claim_of.get(scope_id) not in touched
+            if untouched:
                 planted[model] = (row_key, original)
                 statements.append(
                     (f"update {schema}.{model} set {column} = {marker} where {key} = ?", [row_key])
@@ -238,9 +269,14 @@ def _new_rows(warehouse: Path, run_id: str) -> dict[str, tuple[int, int]]:
     return counts
 
 
-def _make_stale(warehouse: Path, run_id: str, avoid: set[str]) -> list[str]:
+def _make_stale(
+    warehouse: Path, run_id: str, avoid: set[str], planted: dict[str, tuple[str, object]]
+) -> list[str]:
     """Corrupt the stored context of two untouched claims, as an out-of-date build would
-    leave it: the night must rebuild them (facility, carc_categories_version)."""
+    leave it: the night must rebuild them (facility, carc_categories_version). Likewise an
+    untouched line's encounter context in int_charges_lagged, an untouched claim's net paid in
+    int_payments_allocated, and the cost inputs' version of one int_charges_costed row (the
+    night must then cost every line again, the planted marker included)."""
     touched = _touched_claims(warehouse, run_id)
     rows = _query(
         warehouse,
@@ -265,6 +301,18 @@ def _make_stale(warehouse: Path, run_id: str, avoid: set[str]) -> list[str]:
              "denial_category = 'STALE' where era_claim_id = ?", [stale[1]]),
             ("update marts.fct_service_lines set carc_categories_version = 'old', "
              "denial_adjustment_amount = -1 where era_claim_id = ?", [stale[1]]),
+            ("update intermediate.int_charges_lagged set discharge_date = date '1900-01-01', "
+             "is_late = not is_late where charge_id = (select max(charge_id) "
+             "from intermediate.int_charges_lagged where charge_id <> ?)",
+             [planted["int_charges_lagged"][0]]),
+            ("update intermediate.int_payments_allocated set claim_net_paid_amount = -1, "
+             "allocated_payment_amount = -1 where claim_id = (select max(claim_id) "
+             "from intermediate.int_payments_allocated where claim_net_paid_amount is not null "
+             "and claim_id not in (select unnest(?::varchar[])))",
+             [sorted(touched | avoid)]),
+            ("update intermediate.int_charges_costed set charge_costing_version = 'old', "
+             "cost_amount = -1 where charge_id = (select max(charge_id) "
+             "from intermediate.int_charges_costed)", []),
         ],
     )  # fmt: skip
     return stale
@@ -316,7 +364,15 @@ def nights(tmp_path_factory):
                     [planted["fct_adjustments"][0]],
                 )
             }
-            record["stale"] = _make_stale(warehouse, run_id, avoid)
+            avoid |= {
+                claim
+                for (claim,) in _query(
+                    warehouse,
+                    "select claim_id from intermediate.int_payments_allocated where charge_id = ?",
+                    [planted["int_payments_allocated"][0]],
+                )
+            }
+            record["stale"] = _make_stale(warehouse, run_id, avoid, planted)
         # models only on the first nights; the last night runs the data tests on the
         # incrementally built tables as well (dbt build, as the nightly flow does)
         result = dbt_invoke(["build"] if number == 3 else MODELS_ONLY, warehouse, work)
@@ -392,8 +448,11 @@ def test_nights_ran_incrementally(nights):
         new_rows = record["new_rows"][run_id]
         assert all(in_model == in_raw for in_model, in_raw in new_rows.values()), new_rows
         assert new_rows["stg_ehr__charges"][0] > 0 and new_rows["stg_era__claims"][0] > 0
-        # rows the night did not touch were not rewritten
-        assert all(record["kept"][run_id].values()), record["kept"][run_id]
+        # rows the night did not touch were not rewritten; on night 3 one int_charges_costed
+        # row carried another cost-input version, so every line was costed again
+        kept = dict(record["kept"][run_id])
+        assert kept.pop("int_charges_costed") is (run_id == "night2"), run_id
+        assert all(kept.values()), kept
 
 
 def test_late_arrivals_changed_context_of_existing_rows(nights):

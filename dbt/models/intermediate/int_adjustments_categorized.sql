@@ -2,6 +2,17 @@
 -- context and its CARC category from the seed carc_categories. A seed row for the exact
 -- group code wins over the wildcard group '*'; a CARC absent from the seed is
 -- 'uncategorized' and not a denial.
+--
+-- Incremental (delete+insert on adjustment_id; see dbt/README.md), as the remittance facts:
+-- a night builds the triplets of new loads, and rebuilds those of every claim whose context
+-- changed or that was built with another version of the carc_categories seed
+-- (stale_remittance_claims), so the table always equals a full build.
+{{ config(
+    materialized='incremental',
+    unique_key='adjustment_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
 with claim_adjustments as (
 
@@ -27,7 +38,7 @@ carc_categories as (
 
 ),
 
-unioned as (
+all_adjustments as (
 
     select
         adjustment_id,
@@ -56,6 +67,8 @@ unioned as (
     from line_adjustments
 
 ),
+
+{{ remittance_rows_to_build('unioned', 'all_adjustments', 'remittance_claims') }}
 
 categorized as (
 
@@ -86,7 +99,8 @@ final as (
         remittance_claims.facility_id,
         remittance_claims.claim_status_code,
         remittance_claims.is_first_adjudication,
-        remittance_claims.is_reversal
+        remittance_claims.is_reversal,
+        {{ carc_categories_version() }} as carc_categories_version
     from categorized
     left join remittance_claims
         on categorized.era_claim_id = remittance_claims.era_claim_id

@@ -3,10 +3,23 @@
 -- family (seed cost_to_charge_ratios, family from the first 3 digits of the revenue code
 -- via seed revenue_code_families), falling back to the facility's hospital-wide ratio
 -- (family var('hospital_wide_family')). Cost stays null when no ratio is known.
+--
+-- Incremental (delete+insert on charge_id; see dbt/README.md): a line's cost depends only on
+-- the line and the cost inputs, and charge lines are append-only, so a night costs the lines
+-- of new loads; after an edit of the seeds or the var (charge_costing_version differs) it
+-- costs every line again.
+{{ config(
+    materialized='incremental',
+    unique_key='charge_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
 with charges as (
 
     select * from {{ ref('stg_ehr__charges') }}
+    where {{ is_new_load('load_id') }}
+        or {{ any_row_of_other_version('charge_costing_version', charge_costing_version()) }}
 
 ),
 
@@ -76,7 +89,9 @@ final as (
         {{ money(
             'coalesce(cost_amount, charge_amount * coalesce('
             ~ 'family_cost_to_charge_ratio, hospital_cost_to_charge_ratio))'
-        ) }} as cost_amount
+        ) }} as cost_amount,
+        {{ charge_costing_version() }} as charge_costing_version,
+        load_id
     from with_ratio
 
 )

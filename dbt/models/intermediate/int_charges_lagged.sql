@@ -6,8 +6,19 @@
 --   is_late = posted_date - bill_hold_reference_date > var('bill_hold_days') (false while an
 --   inpatient is still admitted: no discharge date, nothing is late yet).
 -- The encounter is its latest version.
+--
+-- Incremental (delete+insert on charge_id; see dbt/README.md): a night judges the lines of
+-- new loads, and judges again every line whose stored encounter context (known or not,
+-- encounter_type, discharge_date) differs from the encounter's latest version now, or whose
+-- is_late no longer agrees with var('bill_hold_days'), so the table equals a full build.
+{{ config(
+    materialized='incremental',
+    unique_key='charge_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
-with charges as (
+with all_charges as (
 
     select * from {{ ref('stg_ehr__charges') }}
 
@@ -18,6 +29,38 @@ encounters as (
     select * from {{ ref('stg_ehr__encounters') }}
 
 ),
+
+{% if is_incremental() -%}
+stale_charges as (
+
+    select built.charge_id
+    from {{ this }} as built
+    left join encounters
+        on built.encounter_id = encounters.encounter_id
+    where built.is_encounter_known is distinct from (encounters.encounter_id is not null)
+        or built.encounter_type is distinct from encounters.encounter_type
+        or built.discharge_date is distinct from encounters.discharge_date
+        or built.is_late is distinct from coalesce(
+            built.days_after_bill_hold_reference > {{ var('bill_hold_days') }}, false
+        )
+
+),
+
+charges as (
+
+    select *
+    from all_charges
+    where {{ is_new_load('all_charges.load_id') }}
+        or all_charges.charge_id in (select stale_charges.charge_id from stale_charges)
+
+),
+{%- else -%}
+charges as (
+
+    select * from all_charges
+
+),
+{%- endif %}
 
 with_reference as (
 
@@ -37,7 +80,8 @@ with_reference as (
         case
             when encounters.encounter_type = 'inpatient' then encounters.discharge_date
             else charges.service_date
-        end as bill_hold_reference_date
+        end as bill_hold_reference_date,
+        charges.load_id
     from charges
     left join encounters
         on charges.encounter_id = encounters.encounter_id

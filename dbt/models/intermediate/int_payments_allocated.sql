@@ -6,8 +6,19 @@
 -- paid to the cent (same convention as the generator's truth, rcm/generate/truth.py).
 -- A claim whose lines sum to 0 puts its whole net paid on that line. Lines of claims not
 -- remitted yet get null.
+--
+-- Incremental (delete+insert on charge_id; see dbt/README.md): a claim's shares depend on
+-- all its lines and its net paid, so a night allocates every line of each claim that gained
+-- lines (new loads) or whose net paid differs from the one its lines were built with
+-- (a new remittance, a reversal, a first one); lines of other claims keep their rows.
+{{ config(
+    materialized='incremental',
+    unique_key='charge_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
-with charges as (
+with all_charges as (
 
     select * from {{ ref('stg_ehr__charges') }}
 
@@ -18,6 +29,55 @@ claims_net_paid as (
     select * from {{ ref('int_claims_net_paid') }}
 
 ),
+
+{% if is_incremental() -%}
+new_charges as (
+
+    select
+        all_charges.charge_id,
+        all_charges.claim_id
+    from all_charges
+    where {{ is_new_load('all_charges.load_id') }}
+
+),
+
+claims_to_build as (
+
+    select new_charges.claim_id
+    from new_charges
+    where new_charges.claim_id is not null
+
+    union
+
+    select built_claims.claim_id
+    from (
+        select distinct
+            claim_id,
+            claim_net_paid_amount
+        from {{ this }}
+        where claim_id is not null
+    ) as built_claims
+    left join claims_net_paid
+        on built_claims.claim_id = claims_net_paid.claim_id
+    where built_claims.claim_net_paid_amount is distinct from claims_net_paid.net_paid_amount
+
+),
+
+charges as (
+
+    select *
+    from all_charges
+    where all_charges.charge_id in (select new_charges.charge_id from new_charges)
+        or all_charges.claim_id in (select claims_to_build.claim_id from claims_to_build)
+
+),
+{%- else -%}
+charges as (
+
+    select * from all_charges
+
+),
+{%- endif %}
 
 claim_lines as (
 
@@ -89,7 +149,8 @@ charges_with_payments as (
         charges.claim_id,
         allocated.claim_net_paid_amount,
         {{ money('cast(allocated.allocated_payment_cents as decimal(18, 0)) * 0.01') }}
-            as allocated_payment_amount
+            as allocated_payment_amount,
+        charges.load_id
     from charges
     left join allocated
         on charges.charge_id = allocated.charge_id
