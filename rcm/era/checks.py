@@ -213,7 +213,8 @@ def envelopes(rows: pl.DataFrame) -> pl.DataFrame:
         )
 
     rows = rows.sort("file_id", "seg_pos")
-    for (file_id,), frame in rows.group_by("file_id", maintain_order=True):
+    by_file = rows.partition_by("file_id", as_dict=True) if rows.height else {}
+    for (file_id,), frame in by_file.items():
         isa = gs = None  # [control, count, position]
         for seg_id, pos, e1, e2, isa_ctrl, gs_ctrl in frame.select(
             "seg_id", "seg_pos", "e1", "e2", "isa_ctrl", "gs_ctrl"

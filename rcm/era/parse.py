@@ -205,6 +205,7 @@ class ParseRun:
         del pieces
         lk = lookups(parts, starts)
         status, txn_findings = checks.transactions(parts.segs, parts, lk)
+        parts.drop_stream()
         envelope = checks.envelope_rows(parts, lk)
         txn = _transactions(status, self.files, lk)
         if txn.height != parts["ST"].height:  # row i must be the transaction with st_i = i

@@ -8,7 +8,6 @@ of pieces never exceeds a memory budget. Nothing here looks at individual claim 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import mmap
 from dataclasses import dataclass, field
@@ -102,20 +101,32 @@ def parse_isa(buf: bytes) -> tuple[Delimiters, list[str]]:
     return Delimiters(delims[0], delims[1], delims[2], repetition), elements
 
 
-def _segment_starts(buf, begin: int, end: int, tag: bytes, term: bytes) -> list[int]:
-    """Offsets in [begin, end) where a segment with id `tag` starts (after a terminator)."""
-    starts = []
-    pos = begin
+def _is_segment_start(buf, pos: int, begin: int, term: bytes) -> bool:
+    """Whether offset `pos` (> `begin`) starts a segment: a terminator before it, with only
+    whitespace in between."""
+    back = pos
+    while back > begin and buf[back - 1 : back] in (b"\r", b"\n", b" ", b"\t"):
+        back -= 1
+    return back > begin and buf[back - 1 : back] == term
+
+
+def _next_start(buf, pos: int, begin: int, end: int, tag: bytes, term: bytes) -> int:
+    """The first offset in [pos, end) where a segment with id `tag` starts (segments are
+    looked at from `begin` on), else -1."""
     while True:
         pos = buf.find(tag, pos, end)
-        if pos < 0:
-            return starts
-        back = pos
-        while back > begin and buf[back - 1 : back] in (b"\r", b"\n", b" ", b"\t"):
-            back -= 1
-        if back > begin and buf[back - 1 : back] == term:
-            starts.append(pos)
+        if pos < 0 or _is_segment_start(buf, pos, begin, term):
+            return pos
         pos += len(tag)
+
+
+def _last_start(buf, lo: int, hi: int, begin: int, tag: bytes, term: bytes) -> int:
+    """The last offset in [lo, hi) where a segment with id `tag` starts, else -1."""
+    while True:
+        pos = buf.rfind(tag, lo, hi + len(tag) - 1)
+        if pos < 0 or _is_segment_start(buf, pos, begin, term):
+            return pos
+        hi = pos
 
 
 def _next_isa(buf, begin: int, end: int, term: bytes) -> int:
@@ -214,21 +225,26 @@ def _cut_interchange(
         source.pieces.append(piece(start, end, None, None, True))
         return
     sep, term = delims.element.encode(), delims.segment.encode()
-    st_starts = _segment_starts(buf, start, end, b"ST" + sep, term)
-    gs_starts = _segment_starts(buf, start, end, b"GS" + sep, term)
-    gs_values = [_gs_values(buf, pos, end, sep, term) for pos in gs_starts]
-    cuts = [start]
-    for pos in st_starts:
-        if pos - cuts[-1] >= piece_bytes:
-            cuts.append(pos)
-    cuts.append(end)
-    for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)):
-        if i == 0:
-            source.pieces.append(piece(a, b, None, None, True))
-            continue
-        k = bisect.bisect_right(gs_starts, a) - 1
-        gs, ver = gs_values[k] if k >= 0 else ("", None)
-        source.pieces.append(piece(a, b, gs, ver, False))
+    # cut at the first ST at least `piece_bytes` after the previous cut; each later piece
+    # carries the GS in effect where it starts (the last GS before it, searched backwards
+    # through the previous piece only), so the interchange is not scanned for every ST
+    source.pieces.append(piece(start, start, None, None, True))
+    first, gs, ver, lo = source.pieces[-1], "", None, start
+    a = start
+    while True:
+        b = _next_start(buf, a + piece_bytes, start, end, b"ST" + sep, term)
+        if b < 0:
+            b = end
+        if a == start:
+            first.end = b
+        else:
+            source.pieces.append(piece(a, b, gs, ver, False))
+        if b == end:
+            return
+        found = _last_start(buf, lo, b, start, b"GS" + sep, term)
+        if found >= 0:
+            gs, ver = _gs_values(buf, found, end, sep, term)
+        a = lo = b
 
 
 _CANONICAL = {"element": 0x1D, "component": 0x1F, "segment": 0x1E}

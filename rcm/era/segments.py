@@ -39,6 +39,13 @@ _EXTRA = {
     "CLP": ["lx_pos"],
 }
 
+# `_code`: the first 4 characters of a segment that has one of the ids (3-character ids
+# with their separator, or the whole segment), and the first 3 (2-character ids)
+if any(len(seg_id) not in (2, 3) for seg_id in SEGMENT_IDS):
+    raise RuntimeError("segment ids must have 2 or 3 characters")
+_HEAD4 = [*SEGMENT_IDS, *(seg_id + ELEM for seg_id in SEGMENT_IDS if len(seg_id) == 3)]
+_HEAD3 = [seg_id + ELEM for seg_id in SEGMENT_IDS if len(seg_id) == 2]
+
 PIECE_SCHEMA = {
     "file_id": pl.Int64,
     "text": pl.String,
@@ -54,14 +61,30 @@ def el(i: int | pl.Expr) -> pl.Expr:
     return pl.when(value != "").then(value)
 
 
-def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
-    """One row per non-empty segment: file_id, seg_pos, row_nr, code, `el` (the segment's
-    elements, read with `el`), positions of the enclosing ISA, GS, ST and LX (0 = none) and
-    the batch indexes st_i, clp_i, svc_i of the enclosing ST, CLP and SVC (null = none).
+def _code(seg: pl.Expr) -> pl.Expr:
+    """The segment's id as its code in `CODES` (0 = any other id), from the first four
+    characters only: the id is the text before the first element separator, and every id
+    read has 2 or 3 characters, so it is one of them exactly when the segment starts with a
+    3-character id and a separator, or is nothing but an id (the first 4 characters), or
+    starts with a 2-character id and a separator (the first 3)."""
 
-    Every segment is split into its elements here, once: the segment id is element 0 (the
-    text before the first separator, as exact as cutting it out of the segment), and the
-    parts share the lists."""
+    def lookup(head: pl.Expr, keys: list[str]) -> pl.Expr:
+        codes = pl.Series([CODES[key.rstrip(ELEM)] for key in keys], dtype=pl.UInt8)
+        return pl.lit(codes).gather(head.cast(pl.Enum(keys), strict=False).to_physical())
+
+    return pl.coalesce(lookup(seg.str.head(4), _HEAD4), lookup(seg.str.head(3), _HEAD3), 0)
+
+
+def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
+    """One row per non-empty segment: file_id, seg_pos, row_nr, code, `seg` (the segment's
+    text; `Parts` splits it into its elements), positions of the enclosing ISA, GS, ST and
+    LX (0 = none) and the batch indexes st_i, clp_i, svc_i of the enclosing ST, CLP and SVC
+    (null = none).
+
+    The segments are not split into elements here: `Parts` cuts the stream by id first (one
+    text per segment is cheaper to cut than its element list) and each part splits its own
+    segments when read, so the element lists exist once, part by part, and not all at once
+    next to a second, cut copy (which was a fifth of a batch's memory)."""
     pos = pl.col("seg_pos")
     first = pl.col("idx") == 0
 
@@ -71,21 +94,16 @@ def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
     def carry(mark: pl.Expr, name: str) -> pl.Expr:
         return mark.forward_fill().fill_null(0).alias(name)
 
-    def index(seg_id: str, carried: str) -> pl.Expr:
+    def inside(mark: pl.Expr, name: str) -> pl.Expr:
+        # whether a row is inside the segment marked True (a carry that needs no position)
+        return mark.forward_fill().fill_null(False).alias(name)
+
+    def index(seg_id: str, within: pl.Expr, name: str) -> pl.Expr:
         # the n-th such segment of the batch (0-based), where the row is inside one; as
         # UInt32, polars' own index type, so gathers by it need no conversion
         count = (pl.col("code") == CODES[seg_id]).cum_sum().cast(pl.UInt32)
-        return pl.when(pl.col(carried) > 0).then(count - 1).alias(carried.replace("_pos", "_i"))
+        return pl.when(within).then(count - 1).alias(name)
 
-    code = (
-        pl.col("el")
-        .list.first()
-        .cast(pl.Enum(SEGMENT_IDS), strict=False)
-        .to_physical()
-        .cast(pl.UInt8)
-        .add(1)
-        .fill_null(0)
-    )
     return (
         pieces.lazy()
         .select("file_id", "seg_offset", pl.col("text").str.split(TERM).alias("seg"))
@@ -97,9 +115,9 @@ def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
             "file_id",
             "idx",
             (pl.col("seg_offset") + pl.col("idx") + 1).alias("seg_pos"),
-            pl.col("seg").str.split(ELEM).alias("el"),
+            "seg",
         )
-        .with_columns(code.alias("code"))
+        .with_columns(_code(pl.col("seg")).alias("code"))
         .with_columns(
             carry(pl.when(sid("ISA") | first).then(pos), "isa_pos"),
             carry(pl.when(sid("GS") | first).then(pos).when(sid("ISA")).then(0), "gs_pos"),
@@ -111,23 +129,27 @@ def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
                 pl.when(sid("LX")).then(pos).when(sid("ST", *_ENVELOPE_OUT) | first).then(0),
                 "lx_pos",
             ),
-            carry(
-                pl.when(sid("CLP")).then(pos).when(sid(*_CLAIM_END) | first).then(0),
-                "clp_pos",
+            inside(
+                pl.when(sid("CLP")).then(True).when(sid(*_CLAIM_END) | first).then(False),
+                "in_clp",
             ),
-            carry(
-                pl.when(sid("SVC")).then(pos).when(sid(*_CLAIM_END, "CLP") | first).then(0),
-                "svc_pos",
+            inside(
+                pl.when(sid("SVC")).then(True).when(sid(*_CLAIM_END, "CLP") | first).then(False),
+                "in_svc",
             ),
         )
-        .with_columns(index("ST", "st_pos"), index("CLP", "clp_pos"), index("SVC", "svc_pos"))
+        .with_columns(
+            index("ST", pl.col("st_pos") > 0, "st_i"),
+            index("CLP", pl.col("in_clp"), "clp_i"),
+            index("SVC", pl.col("in_svc"), "svc_i"),
+        )
         .with_row_index("row_nr")
         .select(
             "file_id",
             "seg_pos",
             pl.col("row_nr").cast(pl.Int64),
             "code",
-            "el",
+            "seg",
             "isa_pos",
             "gs_pos",
             "st_pos",
@@ -141,35 +163,59 @@ def segment_frame(pieces: pl.DataFrame) -> pl.DataFrame:
 
 
 class Parts:
-    """The segments of a batch by segment id (one `partition_by` on the code), with the
-    context columns and their `el` lists; empty frames for absent ids. The checks and every
-    table read their segments from here instead of filtering the whole stream again. The
-    few envelope and CLP rows also get the columns only they need (`_EXTRA`)."""
+    """The segments of a batch by segment id (one `partition_by` on the code of the segment
+    texts), with the context columns and their `el` lists (each part splits its segments
+    into elements when first read); empty frames for absent ids. The checks and every table
+    read their segments from here instead of filtering the whole stream again. The few
+    envelope and CLP rows also get the columns only they need (`_EXTRA`).
+
+    `segs` is the stream without the texts, for the checks; `drop_stream` frees it once
+    they ran, and `pop` hands a part over for good, so the element lists of the big parts
+    do not all stay alive until the whole batch is built."""
 
     def __init__(self, segs: pl.DataFrame) -> None:
-        main = segs.select("code", *_CONTEXT, "el")
-        # the stream without its element lists (the parts hold those): what the checks and
-        # the extra columns still need, without keeping a second copy of every list alive
-        self.segs = segs.drop("el")
+        main = segs.select("code", *_CONTEXT, "seg")
+        self.segs: pl.DataFrame | None = segs.drop("seg")
         del segs
         self._empty = main.clear().drop("code")
         self._parts: dict[int, pl.DataFrame] = {
             key[0]: frame
             for key, frame in main.partition_by("code", as_dict=True, include_key=False).items()
         }
+        del main
+        # the extra columns of the few segments that have them, cut out of the stream once
+        wanted = self.segs.filter(pl.col("code").is_in([CODES[i] for i in _EXTRA]))
+        found = wanted.partition_by("code", as_dict=True) if wanted.height else {}
+        self._extra = {
+            seg_id: found.get((CODES[seg_id],), wanted.clear()).select(extra)
+            for seg_id, extra in _EXTRA.items()
+        }
         self._done: dict[str, pl.DataFrame] = {}
+        self._popped: set[str] = set()
+
+    def drop_stream(self) -> None:
+        """Free `segs` (call once the checks that read it ran)."""
+        self.segs = None
 
     def __getitem__(self, seg_id: str) -> pl.DataFrame:
         frame = self._done.get(seg_id)
         if frame is None:
-            code = CODES[seg_id]
-            frame = self._parts.get(code, self._empty)
-            extra = _EXTRA.get(seg_id)
-            if extra:
-                source = self.segs if code in self._parts else self.segs.clear()
-                cols = source.filter(pl.col("code") == code).select(extra)
-                frame = frame.hstack(cols.get_columns())
+            if seg_id in self._popped:
+                raise RuntimeError(f"the {seg_id} segments were already handed over (pop)")
+            frame = self._parts.pop(CODES[seg_id], self._empty).select(
+                *_CONTEXT, pl.col("seg").str.split(ELEM).alias("el")
+            )
+            extra = self._extra.get(seg_id)
+            if extra is not None:
+                frame = frame.hstack(extra.get_columns())
             self._done[seg_id] = frame
+        return frame
+
+    def pop(self, seg_id: str) -> pl.DataFrame:
+        """The part, no longer kept here (for a part read once or by one function)."""
+        frame = self[seg_id]
+        del self._done[seg_id]
+        self._popped.add(seg_id)
         return frame
 
 

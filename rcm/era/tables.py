@@ -133,9 +133,26 @@ def _gather(values: pl.DataFrame | pl.Series, index: str) -> list[pl.Expr]:
 
 
 def _join_all(frame: pl.DataFrame, on: list[str], extras: list[pl.DataFrame]) -> pl.DataFrame:
+    """Left join of `frame` with every frame of `extras` on one batch index (`st_i`,
+    `clp_i` or `svc_i`), each extra at most one row per index value (null keys never
+    match). The index is dense, so a join is a gather: per extra, a lookup array from
+    index value to the extra's row, then its rows gathered for the frame's rows."""
+    (key,) = on
+    keys = frame.get_column(key)
+    empty = keys.clear().cast(pl.UInt32)
+    size = (keys.max() or 0) + 1
+    columns = []
     for extra in extras:
-        frame = frame.join(extra, on=on, how="left", maintain_order="left")
-    return frame
+        found = extra.get_column(key)
+        if found.null_count():
+            extra = extra.filter(pl.col(key).is_not_null())
+            found = extra.get_column(key)
+        lookup = empty.clear(max(size, (found.max() or 0) + 1))
+        lookup.scatter(found, pl.int_range(found.len(), dtype=pl.UInt32, eager=True))
+        if lookup.len() - lookup.null_count() != found.len():
+            raise RuntimeError(f"more than one row per {key} to join")
+        columns.extend(extra.drop(key)[lookup.gather(keys)].get_columns())
+    return frame.hstack(columns)
 
 
 def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -152,7 +169,7 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
     def key(*cols: str) -> pl.Expr:
         return pl.concat_str([pl.lit(prefix).gather(pl.col("st_i")), *cols], separator="-")
 
-    clp_part, svc_part = parts["CLP"], parts["SVC"]
+    clp_part, svc_part = parts.pop("CLP"), parts.pop("SVC")
     # keys of every claim and line of the batch, indexed by clp_i / svc_i
     claim_keys = clp_part.select(key("seg_pos").alias("claim_key")).to_series()
     line_keys = svc_part.select(key("seg_pos").alias("service_line_key")).to_series()
@@ -160,7 +177,7 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
     line_key = pl.lit(line_keys).gather(pl.col("svc_i")).alias("service_line_key")
 
     # ---- adjustments: every CAS triplet its own row --------------------------------------
-    cas = parts["CAS"]
+    cas = parts.pop("CAS")
     present = pl.col("reason_code").is_not_null() | pl.col("amount_raw").is_not_null()
     triplets = (
         repeat_rows(
@@ -201,6 +218,7 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
         .collect(engine="in-memory")
     )
     stray_cas = cas.filter(header).select("file_id", "seg_pos", "st_i", "clp_i")
+    del cas
 
     # ---- service lines ------------------------------------------------------------------
     svc = svc_part.select(
@@ -219,6 +237,7 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
         qty(5).alias("units_paid"),
         qty(7).alias("original_units"),
     )
+    del svc_part
     svc = svc.with_columns(
         part(pl.col("_p"), 0).alias("procedure_qualifier"),
         part(pl.col("_p"), 1).alias("procedure_code"),
@@ -229,9 +248,9 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
         part(pl.col("_o"), 2).alias("original_modifier_1"),
         part(pl.col("_o"), 3).alias("original_modifier_2"),
     ).drop("_p", "_o")
-    all_dtm, all_amt = flat(parts["DTM"], 2), flat(parts["AMT"], 2)
+    all_dtm, all_amt = flat(parts.pop("DTM"), 2), flat(parts.pop("AMT"), 2)
     line_dtm = all_dtm.filter(line_level)
-    line_ref = flat(parts["REF"], 2).filter(line_level)
+    line_ref = flat(parts.pop("REF"), 2).filter(line_level)
     line_amt = all_amt.filter(line_level)
     svc = _join_all(
         svc,
@@ -281,11 +300,13 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
         qty(13).alias("discharge_fraction"),
         (el(2) == "22").fill_null(False).alias("is_reversal"),
     ).with_columns(claim_keys.alias("claim_key"))
-    nm1 = flat(parts["NM1"], 9).filter(claim_level)
+    del clp_part
+    nm1 = flat(parts.pop("NM1"), 9).filter(claim_level)
     dtm = all_dtm.filter(claim_level)
     amt = all_amt.filter(claim_level)
-    mia = first_per(parts["MIA"].filter(claim_level), _CLAIM)
-    moa = first_per(parts["MOA"].filter(claim_level), _CLAIM)
+    mia_part = parts.pop("MIA").filter(claim_level)
+    moa_part = parts.pop("MOA").filter(claim_level)
+    mia, moa = first_per(mia_part, _CLAIM), first_per(moa_part, _CLAIM)
     clp = _join_all(
         clp,
         _CLAIM,
@@ -371,7 +392,7 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
     )
 
     # ---- remarks: LQ (line), MIA / MOA remark codes (claim) ------------------------------
-    lq = parts["LQ"].select(
+    lq = parts.pop("LQ").select(
         "file_id",
         "seg_pos",
         "st_i",
@@ -384,8 +405,8 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
     )
     coded = [lq]
     for seg_id, frame, positions in (
-        ("MIA", parts["MIA"].filter(claim_level), [5, 20, 21, 22, 23]),
-        ("MOA", parts["MOA"].filter(claim_level), [3, 4, 5, 6, 7]),
+        ("MIA", mia_part, [5, 20, 21, 22, 23]),
+        ("MOA", moa_part, [3, 4, 5, 6, 7]),
     ):
         for i in positions:
             coded.append(
@@ -415,10 +436,11 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
         )
         .collect(engine="in-memory")
     )
+    del coded, frame, mia_part, moa_part
 
     # ---- provider adjustments: PLB, one row per reason/amount pair ------------------------
     present = pl.col("adjustment_reason_code").is_not_null() | pl.col("amount_raw").is_not_null()
-    plb = parts["PLB"]
+    plb = parts.pop("PLB")
     pairs = (
         repeat_rows(
             plb.with_columns(el(1).alias("provider_identifier"), el(2).alias("_period")),
@@ -446,9 +468,9 @@ def build(parts: Parts, txn: pl.DataFrame, lx: pl.DataFrame) -> dict[str, pl.Dat
     )
 
     # ---- payments: one per 835 transaction -----------------------------------------------
-    hdr = {name: parts[name].filter(header) for name in ("BPR", "TRN")}
+    hdr = {name: parts.pop(name).filter(header) for name in ("BPR", "TRN")}
     hdr_dtm = all_dtm.filter(header)
-    hdr_n1 = flat(parts["N1"], 4).filter(header)
+    hdr_n1 = flat(parts.pop("N1"), 4).filter(header)
     pay = parts["ST"].select("file_id", "seg_pos", "st_i")
     bpr = first_per(hdr["BPR"], _TXN)
     trn = first_per(hdr["TRN"], _TXN)
