@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run test test-all lint format bench sample clean
+.PHONY: help setup browser run test test-all lint format bench bench-m sample clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,8 +44,13 @@ lint: setup ## ruff lint and format check
 format: setup ## ruff format
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
-bench: setup ## the benchmarks (minutes; writes benchmarks/out/)
+bench: setup ## benchmarks at the small sizes: load, rcm era vs pyx12, nightly S (~30 min)
 	$(BIN)/python -m pytest -q -m benchmark -s
+	$(BIN)/python benchmarks/bench_era.py
+	$(BIN)/python benchmarks/bench_nightly.py --size S
+
+bench-m: setup ## nightly at M, 1M encounters, both Prefect modes (1-2 hours, ~20 GB of disk)
+	$(BIN)/python benchmarks/bench_nightly.py --size M
 
 sample: setup ## regenerate the committed sample landing folder (fixed seed)
 	rm -rf data/sample/landing
