@@ -212,70 +212,8 @@ def envelopes(rows: pl.DataFrame) -> pl.DataFrame:
             }
         )
 
-    rows = rows.sort("file_id", "seg_pos")
-    by_file = rows.partition_by("file_id", as_dict=True) if rows.height else {}
-    for (file_id,), frame in by_file.items():
-        isa = gs = None  # [control, count, position]
-        for seg_id, pos, e1, e2, isa_ctrl, gs_ctrl in frame.select(
-            "seg_id", "seg_pos", "e1", "e2", "isa_ctrl", "gs_ctrl"
-        ).iter_rows():
-            if seg_id == "ISA":
-                if gs is not None:
-                    add(
-                        file_id,
-                        gs[2],
-                        isa and isa[0],
-                        gs[0],
-                        f"functional group GS06={gs[0]} has no GE",
-                    )
-                    gs = None
-                if isa is not None:
-                    add(file_id, isa[2], isa[0], None, f"interchange ISA13={isa[0]} has no IEA")
-                isa = [isa_ctrl, 0, pos]
-            elif seg_id == "GS":
-                if gs is not None:
-                    add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE")
-                if isa is not None:
-                    isa[1] += 1
-                gs = [gs_ctrl, 0, pos]
-            elif seg_id == "ST":
-                if gs is None:
-                    add(file_id, pos, isa_ctrl, None, "ST outside a functional group", "warning")
-                else:
-                    gs[1] += 1
-            elif seg_id == "GE":
-                if gs is None:
-                    add(file_id, pos, isa_ctrl, None, "GE without a matching GS")
-                    continue
-                if (e2 or "") != (gs[0] or ""):
-                    add(file_id, pos, isa_ctrl, gs[0], f"GE02={e2} does not match GS06={gs[0]}")
-                if _int(e1) != gs[1]:
-                    add(
-                        file_id,
-                        pos,
-                        isa_ctrl,
-                        gs[0],
-                        f"GE01={e1} but the functional group has {gs[1]} transaction(s)",
-                    )
-                gs = None
-            elif seg_id == "IEA":
-                if gs is not None:
-                    add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE")
-                    gs = None
-                if isa is None:
-                    add(file_id, pos, None, None, "IEA without a matching ISA")
-                    continue
-                if (e2 or "").strip() != isa[0]:
-                    add(file_id, pos, isa[0], None, f"IEA02={e2} does not match ISA13={isa[0]}")
-                if _int(e1) != isa[1]:
-                    add(
-                        file_id,
-                        pos,
-                        isa[0],
-                        None,
-                        f"IEA01={e1} but the interchange has {isa[1]} functional group(s)",
-                    )
-                isa = None
+    def close(file_id, isa, gs) -> None:
+        """The checks at the end of a file: a group or interchange still open."""
         if gs is not None:
             add(
                 file_id,
@@ -292,6 +230,77 @@ def envelopes(rows: pl.DataFrame) -> pl.DataFrame:
                 None,
                 f"interchange ISA13={isa[0]} has no IEA (truncated file?)",
             )
+
+    # one pass over the rows of all files, sorted by file and position: a new file closes
+    # the previous one
+    rows = rows.sort("file_id", "seg_pos")
+    current = isa = gs = None  # isa, gs: [control, count, position]
+    for file_id, seg_id, pos, e1, e2, isa_ctrl, gs_ctrl in rows.select(
+        "file_id", "seg_id", "seg_pos", "e1", "e2", "isa_ctrl", "gs_ctrl"
+    ).iter_rows():
+        if file_id != current:
+            if current is not None:
+                close(current, isa, gs)
+            current, isa, gs = file_id, None, None
+        if seg_id == "ISA":
+            if gs is not None:
+                add(
+                    file_id,
+                    gs[2],
+                    isa and isa[0],
+                    gs[0],
+                    f"functional group GS06={gs[0]} has no GE",
+                )
+                gs = None
+            if isa is not None:
+                add(file_id, isa[2], isa[0], None, f"interchange ISA13={isa[0]} has no IEA")
+            isa = [isa_ctrl, 0, pos]
+        elif seg_id == "GS":
+            if gs is not None:
+                add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE")
+            if isa is not None:
+                isa[1] += 1
+            gs = [gs_ctrl, 0, pos]
+        elif seg_id == "ST":
+            if gs is None:
+                add(file_id, pos, isa_ctrl, None, "ST outside a functional group", "warning")
+            else:
+                gs[1] += 1
+        elif seg_id == "GE":
+            if gs is None:
+                add(file_id, pos, isa_ctrl, None, "GE without a matching GS")
+                continue
+            if (e2 or "") != (gs[0] or ""):
+                add(file_id, pos, isa_ctrl, gs[0], f"GE02={e2} does not match GS06={gs[0]}")
+            if _int(e1) != gs[1]:
+                add(
+                    file_id,
+                    pos,
+                    isa_ctrl,
+                    gs[0],
+                    f"GE01={e1} but the functional group has {gs[1]} transaction(s)",
+                )
+            gs = None
+        elif seg_id == "IEA":
+            if gs is not None:
+                add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE")
+                gs = None
+            if isa is None:
+                add(file_id, pos, None, None, "IEA without a matching ISA")
+                continue
+            if (e2 or "").strip() != isa[0]:
+                add(file_id, pos, isa[0], None, f"IEA02={e2} does not match ISA13={isa[0]}")
+            if _int(e1) != isa[1]:
+                add(
+                    file_id,
+                    pos,
+                    isa[0],
+                    None,
+                    f"IEA01={e1} but the interchange has {isa[1]} functional group(s)",
+                )
+            isa = None
+    if current is not None:
+        close(current, isa, gs)
     if not out:
         return empty_findings()
     return pl.DataFrame(out, schema_overrides=FINDING_COLUMNS).select(

@@ -20,6 +20,7 @@ from rcm.era.segments import PIECE_SCHEMA, TERM, Parts, lookups, segment_frame
 
 DATA_TABLES = [name for name in TABLES if name != "findings"]
 DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
+_TERM = TERM.encode()
 SUFFIXES = (".835", ".edi", ".txt", ".x12", ".era")
 
 
@@ -131,26 +132,30 @@ class ParseRun:
     def batches(self) -> Iterator[dict[str, pl.DataFrame]]:
         offsets: dict[int, int] = {}
         for pieces in self._piece_batches():
-            rows = []
+            rows: list[tuple[Piece, int]] = []
+            texts: list[bytes] = []
             for piece in pieces:
                 if piece.file_id in self._failed:
                     continue
-                text = read_piece(self.sources[piece.file_id].path, piece)
+                source = self.sources[piece.file_id]
+                texts.append(read_piece(source.path, piece))
                 offset = offsets.get(piece.file_id, 0)
-                offsets[piece.file_id] = offset + text.count(TERM)
-                rows.append((piece, text, offset))
+                if piece is not source.pieces[-1]:  # where the file's next piece goes on
+                    offsets[piece.file_id] = offset + texts[-1].count(_TERM)
+                rows.append((piece, offset))
             if not rows:
                 continue
             try:
-                yield self._process(rows)
+                yield self._process(rows, texts)
             except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the batch
-                if len({p.file_id for p, _, _ in rows}) == 1:
+                if len({p.file_id for p, _ in rows}) == 1:
                     self._fail(rows[0][0].file_id, exc)
                     continue
-                for file_id in dict.fromkeys(p.file_id for p, _, _ in rows):
+                for file_id in dict.fromkeys(p.file_id for p, _ in rows):
                     subset = [r for r in rows if r[0].file_id == file_id]
+                    texts = [read_piece(self.sources[file_id].path, p) for p, _ in subset]
                     try:
-                        yield self._process(subset)
+                        yield self._process(subset, texts)
                     except Exception as inner:  # noqa: BLE001
                         self._fail(file_id, inner)
 
@@ -174,16 +179,22 @@ class ParseRun:
             )
         )
 
-    def _process(self, rows: list[tuple[Piece, str, int]]) -> dict[str, pl.DataFrame]:
+    def _process(
+        self, rows: list[tuple[Piece, int]], texts: list[bytes]
+    ) -> dict[str, pl.DataFrame]:
+        """The tables of one batch: `rows` are its pieces with their first segment's offset
+        in the file, `texts` their bytes (emptied here once copied, so the batch's input is
+        not kept twice while it is parsed)."""
         pieces = pl.DataFrame(
             {
-                "file_id": [p.file_id for p, _, _ in rows],
-                "text": [t for _, t, _ in rows],
-                "seg_offset": [o for _, _, o in rows],
+                "file_id": [p.file_id for p, _ in rows],
+                "text": _decode(texts),
+                "seg_offset": [o for _, o in rows],
             },
             schema=PIECE_SCHEMA,
         )
-        inner = [(p, o) for p, _, o in rows if not p.starts_interchange]
+        texts.clear()
+        inner = [(p, o) for p, o in rows if not p.starts_interchange]
         starts = pl.DataFrame(
             {
                 "file_id": [p.file_id for p, _ in inner],
@@ -230,6 +241,16 @@ class ParseRun:
 
     def file_summary(self) -> pl.DataFrame:
         return self.files.select("source_file", "file_sha256", "bytes")
+
+
+def _decode(texts: list[bytes]) -> pl.Series:
+    """The pieces' texts as UTF-8, bytes that are not UTF-8 becoming U+FFFD. Polars checks
+    the bytes and keeps them as they are (no Python string per piece); only a batch with a
+    piece that is not valid UTF-8 is decoded by Python."""
+    try:
+        return pl.Series(texts, dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:  # not valid UTF-8 (the cast has no non-strict mode)
+        return pl.Series([t.decode("utf-8", errors="replace") for t in texts], dtype=pl.String)
 
 
 def _transactions(

@@ -263,9 +263,10 @@ def canonical(data: bytes, delimiters: Delimiters) -> bytes:
     return data.translate(bytes(table))
 
 
-def read_piece(path: Path, piece: Piece) -> str:
-    """The piece's text with canonical delimiters (bytes that are not UTF-8 become U+FFFD)."""
+def read_piece(path: Path, piece: Piece) -> bytes:
+    """The piece's bytes with canonical delimiters (decoded as UTF-8 by `parse`, where bytes
+    that are not UTF-8 become U+FFFD)."""
     with open(path, "rb") as handle:
         handle.seek(piece.start)
         data = handle.read(piece.size)
-    return canonical(data, piece.delimiters).decode("utf-8", errors="replace")
+    return canonical(data, piece.delimiters)

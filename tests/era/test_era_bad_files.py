@@ -228,3 +228,18 @@ def test_cli_accepts_a_folder_of_835s(batch, tmp_path, capsys):
     assert "read 7 file(s)" in stdout  # every *.835 in the folder, good and bad
     for secret in ("PCN", "LAST", "FIRST", "MEM0"):
         assert secret not in stdout
+
+
+def test_bytes_that_are_not_utf8_become_replacement_characters(tmp_path):
+    text = make_835(15, Delims(), transactions=1, claims=2).encode()
+    at = text.index(b"NM1*QC*1*") + len(b"NM1*QC*1*")
+    bad = tmp_path / "latin1.835"
+    bad.write_bytes(text[:at] + b"M\xfcLLER-" + text[at:])  # a Latin-1 u-umlaut
+    good = tmp_path / "good.835"
+    good.write_bytes(text)
+    t = parse_835_files([bad, good])  # one batch: the good file is read as before
+    assert t.findings.filter(severity="error").height == 0
+    first = t.claims.unique("source_file", keep="first", maintain_order=True)
+    names = dict(first.select("source_file", "patient_last_name").rows())
+    assert names["latin1.835"] == "M\ufffdLLER-" + names["good.835"]
+    assert t.claims.filter(source_file="good.835").height == 2
