@@ -347,29 +347,15 @@ def nights(tmp_path_factory):
             planted = _plant_markers(warehouse, run_id)
         if number == 3:
             record["context_before"] = _context(warehouse)
+            # the claims of the planted markers stay untouched by the corruption below
             avoid = {
                 claim
+                for model in ("fct_service_lines", "fct_adjustments", "int_payments_allocated")
                 for (claim,) in _query(
                     warehouse,
-                    "select distinct claim_id from marts.fct_service_lines "
-                    "where era_service_line_id = ?",
-                    [planted["fct_service_lines"][0]],
-                )
-            }
-            avoid |= {
-                claim
-                for (claim,) in _query(
-                    warehouse,
-                    "select distinct claim_id from marts.fct_adjustments where adjustment_id = ?",
-                    [planted["fct_adjustments"][0]],
-                )
-            }
-            avoid |= {
-                claim
-                for (claim,) in _query(
-                    warehouse,
-                    "select claim_id from intermediate.int_payments_allocated where charge_id = ?",
-                    [planted["int_payments_allocated"][0]],
+                    f"select claim_id from {INCREMENTAL_MODELS[model][0]}.{model} "
+                    f"where {INCREMENTAL_MODELS[model][1]} = ?",
+                    [planted[model][0]],
                 )
             }
             record["stale"] = _make_stale(warehouse, run_id, avoid, planted)
