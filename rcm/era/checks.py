@@ -212,24 +212,18 @@ def envelopes(rows: pl.DataFrame) -> pl.DataFrame:
             }
         )
 
+    def no_ge(file_id, isa_ctrl, gs, note="") -> None:
+        add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE{note}")
+
+    def no_iea(file_id, isa, note="") -> None:
+        add(file_id, isa[2], isa[0], None, f"interchange ISA13={isa[0]} has no IEA{note}")
+
     def close(file_id, isa, gs) -> None:
         """The checks at the end of a file: a group or interchange still open."""
         if gs is not None:
-            add(
-                file_id,
-                gs[2],
-                isa and isa[0],
-                gs[0],
-                f"functional group GS06={gs[0]} has no GE (truncated file?)",
-            )
+            no_ge(file_id, isa and isa[0], gs, " (truncated file?)")
         if isa is not None:
-            add(
-                file_id,
-                isa[2],
-                isa[0],
-                None,
-                f"interchange ISA13={isa[0]} has no IEA (truncated file?)",
-            )
+            no_iea(file_id, isa, " (truncated file?)")
 
     # one pass over the rows of all files, sorted by file and position: a new file closes
     # the previous one
@@ -244,20 +238,14 @@ def envelopes(rows: pl.DataFrame) -> pl.DataFrame:
             current, isa, gs = file_id, None, None
         if seg_id == "ISA":
             if gs is not None:
-                add(
-                    file_id,
-                    gs[2],
-                    isa and isa[0],
-                    gs[0],
-                    f"functional group GS06={gs[0]} has no GE",
-                )
+                no_ge(file_id, isa and isa[0], gs)
                 gs = None
             if isa is not None:
-                add(file_id, isa[2], isa[0], None, f"interchange ISA13={isa[0]} has no IEA")
+                no_iea(file_id, isa)
             isa = [isa_ctrl, 0, pos]
         elif seg_id == "GS":
             if gs is not None:
-                add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE")
+                no_ge(file_id, isa_ctrl, gs)
             if isa is not None:
                 isa[1] += 1
             gs = [gs_ctrl, 0, pos]
@@ -283,7 +271,7 @@ def envelopes(rows: pl.DataFrame) -> pl.DataFrame:
             gs = None
         elif seg_id == "IEA":
             if gs is not None:
-                add(file_id, gs[2], isa_ctrl, gs[0], f"functional group GS06={gs[0]} has no GE")
+                no_ge(file_id, isa_ctrl, gs)
                 gs = None
             if isa is None:
                 add(file_id, pos, None, None, "IEA without a matching ISA")

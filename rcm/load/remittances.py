@@ -256,13 +256,18 @@ def _load_chunk(
     from rcm.load.loader import FileResult, _commit, _verdict, make_load_id
 
     started = time.monotonic()
-    # bytes already loaded (or earlier in this chunk) are duplicates: never parsed
-    seen = {file.sha256 for file in chunk if mf.first_load_of(con, file.sha256)}
+    # bytes already loaded, or earlier in this chunk (that file is loaded or quarantined
+    # with it), are duplicates and never parsed: per file, (load_id, file_name) of the
+    # first load of its bytes, or None
+    first_loads: dict[str, tuple[str, str] | None] = {}
+    in_chunk: dict[str, tuple[str, str]] = {}
     to_parse = []
     for file in chunk:
-        if file.sha256 not in seen:
+        first = in_chunk.get(file.sha256) or mf.first_load_of(con, file.sha256)
+        first_loads[file.file_name] = first
+        if first is None:
             to_parse.append(file)
-            seen.add(file.sha256)
+            in_chunk[file.sha256] = (make_load_id(load_run_id, file), file.file_name)
     frames = _frames(parse([file.path for file in to_parse])) if to_parse else {}
     per_file = _by_file(frames)
     empty = _empty_frames(frames)
@@ -302,6 +307,7 @@ def _load_chunk(
                 load_run_id,
                 make_load_id(load_run_id, file),
                 {**empty, **per_file.get(file.file_name, {})},
+                first_loads[file.file_name],
                 verdicts.get(file.file_name),
                 chunk_id,
                 share,
@@ -333,16 +339,17 @@ def _record_file(
     load_run_id: str,
     load_id: str,
     frames: dict[str, Any],
+    first: tuple[str, str] | None,
     verdict: Any,
     chunk_id: str | None,
     share: float,
 ) -> mf.ManifestRow:
-    """One file's rows, findings, quarantine and manifest row, inside the chunk's transaction."""
+    """One file's rows, findings, quarantine and manifest row, inside the chunk's transaction;
+    `first`: (load_id, file_name) of the first load of the same bytes (a duplicate), or None."""
     from rcm.load.loader import _manifest_base
 
     started = time.monotonic() - share
     base = _manifest_base(file, load_id, load_run_id)
-    first = mf.first_load_of(con, file.sha256)  # also sees files recorded earlier in the chunk
     if first:
         frames = {}
     has_data = any(f.height for name, f in frames.items() if name != FINDINGS)

@@ -149,6 +149,12 @@ def test_chunks_follow_the_size_limit_and_duplicates_are_not_parsed(
     assert _gx_runs() - runs == (2 if one_file_chunks else 1)
     manifest = _manifest(warehouse)
     assert manifest["zz_copy.835"][:2] == ("duplicate", None)
+    # ... and names the load of its original, in an earlier chunk or the same one
+    assert query(
+        warehouse,
+        "select duplicate_of_load_id, reason from ops.load_manifest where file_name = ?",
+        ["zz_copy.835"],
+    ) == [(manifest[GOOD[0]][-1], f"same bytes (sha256) as {GOOD[0]}")]
     assert all(read == loaded + q for _, _, read, loaded, q, *_ in manifest.values())
     _no_staging_tables(warehouse)
 
