@@ -147,14 +147,14 @@ def build_suite(related_tables: Mapping[str, str] | None = None) -> gx.Expectati
             passes(
                 "chk_hcpcs_code_format",
                 CRITICAL,
-                "HCPCS codes look like CPT/HCPCS (systemic: at most 5% malformed).",
+                "HCPCS codes look like CPT/HCPCS (systemic: at most half malformed).",
                 mostly=SYSTEMIC_CODE_MOSTLY,
             ),
             passes("chk_hcpcs_code_format", WARNING, "Every HCPCS code looks like CPT/HCPCS."),
             passes(
                 "chk_dx_codes_format",
                 CRITICAL,
-                "Billed diagnoses look like ICD-10-CM (systemic: at most 5% of rows with a "
+                "Billed diagnoses look like ICD-10-CM (systemic: at most half of the rows with a "
                 "malformed code).",
                 mostly=SYSTEMIC_CODE_MOSTLY,
             ),

@@ -129,8 +129,8 @@ def build_suite(related_tables: Mapping[str, str] | None = None) -> gx.Expectati
             passes(
                 "chk_dx_codes_format",
                 CRITICAL,
-                "Documented diagnoses look like ICD-10-CM (systemic: at most 5% of rows with a "
-                "malformed code).",
+                "Documented diagnoses look like ICD-10-CM (systemic: at most half of the "
+                "rows with a malformed code).",
                 mostly=SYSTEMIC_CODE_MOSTLY,
             ),
             passes(
@@ -139,8 +139,8 @@ def build_suite(related_tables: Mapping[str, str] | None = None) -> gx.Expectati
             passes(
                 "chk_px_codes_format",
                 CRITICAL,
-                "Documented procedures look like CPT/HCPCS (systemic: at most 5% of rows with a "
-                "malformed code).",
+                "Documented procedures look like CPT/HCPCS (systemic: at most half of the "
+                "rows with a malformed code).",
                 mostly=SYSTEMIC_CODE_MOSTLY,
             ),
             passes(
