@@ -129,15 +129,23 @@ class _TimedValidation:
     """The validation hook, timed: the run log keeps its share of the load stage."""
 
     def __init__(self) -> None:
-        from rcm.validate.hook import validate_and_record
+        from rcm.validate.hook import validate_and_record, validate_files_and_record
 
         self.validate = validate_and_record
+        self.validate_chunk = validate_files_and_record
         self.seconds = 0.0
 
     def __call__(self, *args):
+        return self._timed(self.validate, *args)
+
+    def validate_files(self, *args):
+        """A chunk of CSV files in one run (see rcm.load.loader.BatchValidator)."""
+        return self._timed(self.validate_chunk, *args)
+
+    def _timed(self, validate, *args):
         started = time.perf_counter()
         try:
-            return self.validate(*args)
+            return validate(*args)
         finally:
             self.seconds += time.perf_counter() - started
 

@@ -8,19 +8,18 @@ import duckdb
 
 from rcm.load.discover import LandingFile
 from rcm.load.extracts import EXTRACTS
-from rcm.load.readers import REJECTS, ident, q
+from rcm.load.readers import ident, q
 
 
-def quarantine_reader_rejects(
-    con: duckdb.DuckDBPyConnection, extract: str, load_id: str, file_name: str
-) -> int:
-    """Records the reader could not type: the raw CSV text is kept, typed columns are null."""
+def quarantine_reader_rejects(con: duckdb.DuckDBPyConnection, extract: str, rejects: str) -> int:
+    """Records the reader could not type (`rejects`: a table or subquery of reader rejects
+    with their load_id and file_name): the raw CSV text is kept, typed columns are null."""
     return con.execute(
         f"""
         insert into quarantine.{extract}
             (load_id, file_name, line, row_number, reason_code, reason, raw_line)
-        select {q(load_id)}, {q(file_name)}, line, row_number, reason_code, reason, raw_line
-        from {REJECTS}
+        select load_id, file_name, line, row_number, reason_code, reason, raw_line
+        from {rejects}
         """
     ).fetchone()[0]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 from rcm.validate.results import ValidationOutcome, record_results
@@ -29,3 +31,36 @@ def validate_and_record(
     )
     record_results(con, outcome)
     return outcome
+
+
+def validate_files_and_record(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    extract: str,
+    chunk_id: str,
+    load_ids: Sequence[str],
+) -> dict[str, ValidationOutcome] | None:
+    """Validate a chunk of files in one GX run; record and return each file's outcome.
+
+    `table` holds the rows of the files `load_ids` (column `_load_id`). Each file's results
+    come from the chunk's run (rcm.validate.per_file; `validated_with` = `chunk_id`). None,
+    with nothing recorded, when they cannot: the loader then validates each file on its own.
+    """
+    outcome = validate_batch(
+        con,
+        table,
+        extract,
+        chunk_id,
+        update_data_docs=False,
+        run_id=load_run_of(chunk_id),
+        split_by=load_ids,
+    )
+    if outcome.by_file is None:
+        return None
+    for file_outcome in outcome.by_file.values():
+        record_results(con, file_outcome)
+    return outcome.by_file
+
+
+#: the loader validates a chunk of CSV files through this in one run (rcm.load.loader)
+validate_and_record.validate_files = validate_files_and_record  # type: ignore[attr-defined]

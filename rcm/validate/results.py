@@ -74,6 +74,8 @@ class ValidationOutcome:
     data_docs_index: str | None = None
     run_at: datetime | None = None
     elapsed_seconds: float = 0.0
+    #: a chunk of files validated together: each file's outcome (rcm.validate.per_file)
+    by_file: dict[str, ValidationOutcome] | None = None
 
     @property
     def action(self) -> str:
@@ -156,7 +158,7 @@ def result_row(
         "exception_type": exception_type,
         "description": config.description,
         "run_at": run_at,
-        "validated_with": None,  # set by the loader on copies of a chunk's rows (835 files)
+        "validated_with": None,  # the chunk's id on a file's rows from a chunk's validation
     }
 
 

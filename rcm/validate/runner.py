@@ -7,7 +7,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from great_expectations.data_context.types.resource_identifiers import (  # noqa
 from expectations import SUITES  # noqa: E402
 from expectations._common import MIN_UNIQUE_PROPORTION, Check, q  # noqa: E402
 from rcm.validate import gx_duckdb  # noqa: E402
+from rcm.validate.per_file import Parameters, split_by_file  # noqa: E402
 from rcm.validate.results import ValidationOutcome, result_row  # noqa: E402
 from rcm.validate.shared_connection import shared_duckdb, stable_key  # noqa: E402
 
@@ -322,6 +323,12 @@ def build_data_docs(
     return Path(_file_path(url))
 
 
+def _parameters(rows: int) -> dict[str, Any]:
+    """The suite parameters for a batch of `rows` rows (GX reports the unique proportion
+    of no values as 0, so an empty batch is left to the row-count warning)."""
+    return {MIN_UNIQUE_PROPORTION: 1.0 if rows else 0.0}
+
+
 def validate_batch(
     con_or_db_path: duckdb.DuckDBPyConnection | str | Path,
     table: str,
@@ -333,6 +340,7 @@ def validate_batch(
     gx_root: str | Path | None = None,
     update_data_docs: bool = True,
     run_id: str | None = None,
+    split_by: Sequence[str] | None = None,
 ) -> ValidationOutcome:
     """Run ``extract``'s suite over ``table`` (the load's rows) and return the outcome.
 
@@ -347,6 +355,10 @@ def validate_batch(
     load run; None: once per process) and after :func:`clear_cache`. ``update_data_docs``
     rebuilds Data Docs for this result; the loader's hook passes False and the flow calls
     :func:`build_data_docs` once at the end of the load.
+
+    ``split_by``: the load ids of the files whose rows the batch holds (column
+    ``_load_id``); the outcome's ``by_file`` then has each file's outcome, computed from
+    this one run (rcm.validate.per_file), or is None when that is not possible.
     """
     if extract not in SUITES:
         raise RcmError(f"no expectation suite for extract {extract!r}")
@@ -368,7 +380,7 @@ def validate_batch(
         if batch_filter:
             source = f"(select * from {source} where {batch_filter}) as batch_source"
         batch_rows = con.execute(f"select count(*) from {source}").fetchone()[0]
-        parameters = {MIN_UNIQUE_PROPORTION: 1.0 if batch_rows else 0.0}
+        parameters = _parameters(batch_rows)
         suite = suite_module.build_suite(related)
         project = _project(root)
         with project.lock, shared_duckdb(con, project.key) as url:
@@ -392,6 +404,23 @@ def validate_batch(
                     if not retry:
                         raise
             suite_id = ExpectationSuiteIdentifier(name=registration.suite.name)
+            by_file = None
+            if split_by is not None:
+                by_file = split_by_file(
+                    con,
+                    query,
+                    [evr for result in run.run_results.values() for evr in result.results],
+                    list(split_by),
+                    chunk_id=load_id,
+                    extract=extract,
+                    table=table,
+                    suite_name=suite_module.SUITE_NAME,
+                    run_at=run_at,
+                    parameters=Parameters(
+                        {e.id: e.configuration.kwargs for e in registration.suite.expectations},
+                        _parameters,
+                    ),
+                )
             if not update_data_docs:
                 project.undocumented += [*run.run_results, suite_id]
             sites = project.context.get_docs_sites_urls() if update_data_docs else []
@@ -427,4 +456,5 @@ def validate_batch(
         data_docs_index=_file_path(docs) if docs else None,
         run_at=run_at,
         elapsed_seconds=time.perf_counter() - started,
+        by_file=by_file,
     )

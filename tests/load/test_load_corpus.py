@@ -516,3 +516,25 @@ def _assert_reasons_never_carry_values(warehouse: Path) -> None:
 
 def _charges_loaded(summary) -> int:
     return sum(f.rows_loaded for f in summary.files if f.file.extract == "charges")
+
+
+def test_whole_corpus_in_chunks_equals_file_by_file(tmp_path: Path, landing: Path, monkeypatch):
+    """Every case of the corpus in one run, in chunks and in chunks of one file: the same
+    manifest, raw and quarantine rows (the cases share keys, so rows of later files are
+    duplicates of or conflicts with earlier files' rows)."""
+    from .test_load_chunks import file_by_file, load_state
+
+    for case in CASES.values():
+        _place(landing, case)
+    (landing / "charges" / "bad_int_copy.csv").write_bytes(
+        (landing / "charges" / "bad_int.csv").read_bytes()
+    )
+    chunked = run_load(landing, tmp_path / "chunked" / "wh.duckdb", "run1")
+    file_by_file(monkeypatch)
+    single = run_load(landing, tmp_path / "single" / "wh.duckdb", "run1")
+    assert [(f.file.relative_path, f.status) for f in chunked.files] == [
+        (f.file.relative_path, f.status) for f in single.files
+    ]
+    state = load_state(tmp_path / "chunked" / "wh.duckdb")
+    assert state == load_state(tmp_path / "single" / "wh.duckdb")
+    assert len(state["quarantine.charges"]) > 10 and len(state["quarantine.encounters"]) > 10

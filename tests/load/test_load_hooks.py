@@ -12,9 +12,11 @@ from rcm.load import ManifestInvariantError, connect, load_landing, open_working
 
 from .helpers import (
     CHG_COLUMNS,
+    ENC_COLUMNS,
     assert_invariants,
     charge,
     csv_text,
+    encounter,
     query,
     run_load,
     write,
@@ -51,7 +53,13 @@ def test_hook_sees_the_batch_before_it_is_appended(landing: Path, warehouse: Pat
         return SimpleNamespace(success=True, warnings=["cost_amount: 2 rows above charge"])
 
     run_load(landing, warehouse, validate_batch=validate_batch)
-    assert seen == [("charges", 2, 0, False, "scratch"), ("charges", 2, 0, False, "scratch")]
+    # the two files' rows in one call; a warning sends each file through the hook on its
+    # own, so that the warning lands on the file that has it
+    assert seen == [
+        ("charges", 4, 0, False, "scratch"),
+        ("charges", 2, 0, False, "scratch"),
+        ("charges", 2, 0, False, "scratch"),
+    ]
     manifest = query(
         warehouse,
         "select file_name, validation_success, warnings from ops.load_manifest order by 1",
@@ -105,7 +113,8 @@ def test_warning_only_verdict_loads(landing: Path, warehouse: Path):
     ]
 
 
-def test_invariant_violation_rolls_the_file_back(landing: Path, warehouse: Path, monkeypatch):
+def test_invariant_violation_rolls_the_chunk_back(landing: Path, warehouse: Path, monkeypatch):
+    write(landing, "encounters", "e.csv", csv_text([encounter("E1")], ENC_COLUMNS))
     _two_files(landing)
     real = loader_module.quarantine_typed_rows
 
@@ -115,19 +124,27 @@ def test_invariant_violation_rolls_the_file_back(landing: Path, warehouse: Path,
 
     monkeypatch.setattr(loader_module, "quarantine_typed_rows", lose_rows)
     working = open_working_copy(warehouse)
-    with pytest.raises(ManifestInvariantError, match="rows_read 3 != rows_loaded 2"):
+    with pytest.raises(
+        ManifestInvariantError,
+        match=r"2 charges file\(s\) from charges/a.csv: rows_read 5 != rows_loaded 4 "
+        r"\+ rows_quarantined 0",
+    ):
         load_landing(landing, working, "run1")
     con = connect(working)
     try:
-        # a.csv committed before; b.csv rolled back whole: no raw rows, no manifest row
-        assert con.execute("select file_name from ops.load_manifest").fetchall() == [("a.csv",)]
-        assert con.execute("select count(*) from raw.charges").fetchone() == (2,)
+        # the encounters' chunk committed before; the charges' chunk (a.csv and b.csv, one
+        # transaction) rolled back whole: no raw rows, no manifest rows
+        assert con.execute("select file_name from ops.load_manifest").fetchall() == [("e.csv",)]
+        assert con.execute("select count(*) from raw.charges").fetchone() == (0,)
         assert con.execute("select count(*) from quarantine.charges").fetchone() == (0,)
     finally:
         con.close()
     monkeypatch.setattr(loader_module, "quarantine_typed_rows", real)
-    summary = load_landing(landing, working, "run1")  # b.csv loads on the next attempt
-    assert [(f.file.file_name, f.status) for f in summary.files] == [("b.csv", "loaded")]
+    summary = load_landing(landing, working, "run1")  # both load on the next attempt
+    assert [(f.file.file_name, f.status) for f in summary.files] == [
+        ("a.csv", "loaded"),
+        ("b.csv", "loaded"),
+    ]
     publish(working, warehouse)
     assert_invariants(warehouse)
 
@@ -222,7 +239,10 @@ def test_unexpected_database_error_is_phi_free(landing: Path, warehouse: Path, m
         load_landing(landing, working, "run1")
     assert "MRN0042" not in str(info.value)
     assert info.value.__suppress_context__
-    assert "charges/a.csv failed unexpectedly (ConversionException)" in str(info.value)
+    assert (
+        "loading 2 charges files (charges/a.csv to charges/b.csv) failed unexpectedly "
+        "(ConversionException); nothing of this chunk was committed"
+    ) == str(info.value)
 
 
 ERA_OK = (

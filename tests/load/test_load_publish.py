@@ -106,7 +106,11 @@ def test_sigkill_mid_load_then_rerun_gives_the_clean_result(tmp_path: Path, land
         from pathlib import Path
         from rcm.load import load_landing, open_working_copy, publish
 
+        import rcm.load.loader as loader
+
         landing, warehouse, marker = map(Path, sys.argv[1:4])
+        # chunks of two files: the encounters' three chunks commit, then the kill
+        loader.CHUNK_BYTES = 2 * max(p.stat().st_size for p in landing.rglob("*.csv"))
         calls = []
 
         def validate_batch(con, table, extract, load_id):
