@@ -324,7 +324,9 @@ def _load_chunk(
                 con, extract, staged, load_run_id, validate_batch, number
             )
         # the files after a critical failure were ruled against its rows: read them again
+        # (those already final - skipped, failed - stay as they are)
         keep = next((i + 1 for i, e in enumerate(entries) if e is cut), len(entries))
+        final = [e for e in entries[keep:] if isinstance(e, FileResult)]
         again = [e.file for e in entries[keep:] if not isinstance(e, FileResult)]
         entries = entries[:keep]
         share = (time.monotonic() - started) / max(len(entries), 1)
@@ -376,7 +378,7 @@ def _load_chunk(
             )
         else:
             log.info("%s %s: %s", row.status, entry.file.relative_path, row.reason)
-    return results, again
+    return results + final, again
 
 
 def _named(chunk: list[LandingFile]) -> str:

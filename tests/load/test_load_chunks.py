@@ -103,6 +103,15 @@ def test_critical_failure_mid_chunk_reads_the_later_files_again(
     write(landing, "charges", "a.csv", csv_text([charge("C1"), charge("C2")], CHG_COLUMNS))
     write(landing, "charges", "b.csv", csv_text([charge("BAD"), charge("C3")], CHG_COLUMNS))
     write(landing, "charges", "c.csv", csv_text([charge("C3"), charge("C4")], CHG_COLUMNS))
+    write(landing, "charges", "d.csv", csv_text([charge("C9")], CHG_COLUMNS))
+    real_read = loader_module.read_file
+
+    def unreadable_d(con, file, load_id):
+        if file.file_name == "d.csv":
+            raise PermissionError(13, "Permission denied")
+        return real_read(con, file, load_id)
+
+    monkeypatch.setattr(loader_module, "read_file", unreadable_d)
     calls = []
 
     def validate_batch(con, table, extract, load_id):
@@ -116,12 +125,14 @@ def test_critical_failure_mid_chunk_reads_the_later_files_again(
 
     warehouse = tmp_path / "chunked" / "wh.duckdb"
     summary = run_load(landing, warehouse, "run1", validate_batch=validate_batch)
+    # d.csv failed (I/O) while the chunk was read: final at once, not read again
     assert [(f.file.file_name, f.status) for f in summary.files] == [
         ("a.csv", "loaded"),
         ("b.csv", "quarantined"),
+        ("d.csv", "failed"),
         ("c.csv", "loaded"),
     ]
-    tag = {f.load_id.partition(":")[2]: f.file.file_name for f in summary.files}
+    tag = {f.load_id.partition(":")[2]: f.file.file_name for f in summary.files if f.load_id}
     assert [(tag.get(load_id, load_id), ids) for load_id, ids in calls] == [
         ("charges-chunk-0000", ["BAD", "C1", "C2", "C3", "C4"]),  # c.csv's C3: ruled out
         ("a.csv", ["C1", "C2"]),
