@@ -146,6 +146,20 @@ class FileResult:
     reason: str | None = None
     seconds: float = 0.0
 
+    @classmethod
+    def of(cls, file: LandingFile, row: mf.ManifestRow) -> FileResult:
+        """The result a file's manifest row records."""
+        return cls(
+            file,
+            row.status,
+            row.load_id,
+            row.rows_read,
+            row.rows_loaded,
+            row.rows_quarantined,
+            row.reason,
+            row.seconds,
+        )
+
 
 @dataclass
 class LoadSummary:
@@ -356,18 +370,7 @@ def _load_chunk(
         if row is None:
             results.append(entry)
             continue
-        results.append(
-            FileResult(
-                entry.file,
-                row.status,
-                row.load_id,
-                row.rows_read,
-                row.rows_loaded,
-                row.rows_quarantined,
-                row.reason,
-                row.seconds,
-            )
-        )
+        results.append(FileResult.of(entry.file, row))
         if row.status == "loaded":
             log.info(
                 "loaded %s: %d read, %d loaded, %d quarantined",

@@ -321,16 +321,7 @@ def _load_chunk(
         if chunk_id is not None:
             _forget_results(con, chunk_id)
     for file, row in zip(chunk, rows, strict=True):
-        yield FileResult(
-            file,
-            row.status,
-            row.load_id,
-            row.rows_read,
-            row.rows_loaded,
-            row.rows_quarantined,
-            row.reason,
-            row.seconds,
-        )
+        yield FileResult.of(file, row)
 
 
 def _record_file(

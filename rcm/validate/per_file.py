@@ -101,25 +101,11 @@ def _evaluate(
     for name, value in parameters.suite_kwargs.get(config.id, {}).items():
         if isinstance(value, dict) and "$PARAMETER" in value:
             kwargs[name] = parameters.values(rows)[value["$PARAMETER"]]
-    mostly = kwargs.get("mostly")
-    if kind == IN_SET:
-        nonnull, unexpected = agg[f"n{i}"], agg[f"u{i}"]
-        percent = 100.0 * unexpected / nonnull if nonnull else None
-        if not nonnull:
-            success = True
-        elif mostly is None:
-            success = unexpected == 0
-        else:
-            success = (nonnull - unexpected) / nonnull >= mostly
-        result = {"element_count": rows, "unexpected_count": unexpected}
-        result["unexpected_percent"] = percent
-    elif kind == NOT_NULL:
+    if kind in (IN_SET, NOT_NULL):
         unexpected = agg[f"u{i}"]
-        percent = 100.0 * unexpected / rows if rows else None
-        if mostly is None or not rows:
-            success = unexpected == 0
-        else:
-            success = (rows - unexpected) / rows >= mostly
+        # in-set counts the non-null values; not-null every row
+        considered = agg[f"n{i}"] if kind == IN_SET else rows
+        success, percent = _mostly(considered, unexpected, kwargs.get("mostly"))
         result = {"element_count": rows, "unexpected_count": unexpected}
         result["unexpected_percent"] = percent
     elif kind == UNIQUE:
@@ -137,6 +123,17 @@ def _evaluate(
     if kind in (IN_SET, NOT_NULL) and not rows:  # GX counts nothing in an empty batch
         result.update(unexpected_count=None, unexpected_percent=None)
     return {"success": success, **result}
+
+
+def _mostly(considered: int, unexpected: int, mostly: float | None) -> tuple[bool, float | None]:
+    """GX's success and unexpected percent of a column map expectation (nothing to
+    consider: success)."""
+    if not considered:
+        return True, None
+    percent = 100.0 * unexpected / considered
+    if mostly is None:
+        return unexpected == 0, percent
+    return (considered - unexpected) / considered >= mostly, percent
 
 
 def _agrees(evr: Any, mine: dict[str, Any] | None) -> bool:
