@@ -187,6 +187,11 @@ class LoadSummary:
         )
 
 
+def _tag(load_id: str) -> str:
+    """The 16 hex of a load id (make_load_id)."""
+    return load_id.rpartition(":")[2]
+
+
 def make_load_id(load_run_id: str, file: LandingFile) -> str:
     """`<load_run_id>:<16 hex>`, unique per run, path and content (reruns reproduce it)."""
     tag = hashlib.sha256(f"{file.relative_path}\0{file.sha256}".encode()).hexdigest()[:16]
@@ -226,7 +231,7 @@ def _try_fingerprint(file: LandingFile) -> LandingFile:
 #: whatever the batch size; each commit syncs the WAL). Large enough that a night's files
 #: take a few chunks, small enough that a chunk's typed rows stay a few hundred MB.
 CHUNK_BYTES = 64 * 1024 * 1024
-#: ops.validation_results of a chunk are recorded under `<run>:<extract>-chunk-NNNN`
+#: a chunk's GX run is named `<extract>-<run>:<extract>-chunk-<its first file's tag>`
 CHUNK_TAG = "-chunk-"
 _CHUNK_BATCH = "_chunk_batch"  # the chunk's typed rows; `_file_seq`: the file's position
 _CHUNK_REJECTS = "_chunk_rejects"  # the chunk's reader rejects, with load_id and file_name
@@ -291,7 +296,6 @@ def load_files(
     """
     queue = list(files)
     limit = chunk_bytes or CHUNK_BYTES
-    number = 0
     while queue:
         chunk, size = queue[:1], queue[0].bytes
         for file in queue[1:]:
@@ -299,8 +303,7 @@ def load_files(
                 break
             chunk.append(file)
             size += file.bytes
-        results, again = _load_chunk(con, chunk, load_run_id, validate_batch, number)
-        number += 1
+        results, again = _load_chunk(con, chunk, load_run_id, validate_batch)
         yield from results
         queue = again + queue[len(chunk) :]
 
@@ -310,7 +313,6 @@ def _load_chunk(
     chunk: list[LandingFile],
     load_run_id: str,
     validate_batch: BatchValidator | None,
-    number: int,
 ) -> tuple[list[FileResult], list[LandingFile]]:
     """(each file's result, in chunk order; the files to read again in a later chunk)."""
     if chunk[0].extract not in EXTRACTS:
@@ -334,9 +336,7 @@ def _load_chunk(
                 staged, _warnings(con, extract, staged), strict=True
             ):
                 entry.warnings, entry.rows_warned = warnings, warned
-            cut, chunk_id = _validate_chunk(
-                con, extract, staged, load_run_id, validate_batch, number
-            )
+            cut, chunk_id = _validate_chunk(con, extract, staged, load_run_id, validate_batch)
         # the files after a critical failure were ruled against its rows: read them again
         # (those already final - skipped, failed - stay as they are)
         keep = next((i + 1 for i, e in enumerate(entries) if e is cut), len(entries))
@@ -450,7 +450,6 @@ def _validate_chunk(
     staged: list[_Staged],
     load_run_id: str,
     validate_batch: BatchValidator | None,
-    number: int,
 ) -> tuple[_Staged | None, str | None]:
     """Each staged file's verdict. Returns (the first file that failed critically, if any;
     the id of the chunk's validation results to copy to every file, if it passed whole).
@@ -466,7 +465,8 @@ def _validate_chunk(
         return None, None
     from rcm.load.remittances import _clean, _forget_results, _has_results
 
-    chunk_id = f"{load_run_id}:{extract.name}{CHUNK_TAG}{number:04d}"
+    # named after its first file (unique in the run, the same on a rerun)
+    chunk_id = f"{load_run_id}:{extract.name}{CHUNK_TAG}{_tag(staged[0].base['load_id'])}"
     validate_files = getattr(validate_batch, "validate_files", None)
     if len(staged) > 1 and validate_files is not None:
         outcomes = _run_hook(

@@ -133,8 +133,9 @@ def test_critical_failure_mid_chunk_reads_the_later_files_again(
         ("c.csv", "loaded"),
     ]
     tag = {f.load_id.partition(":")[2]: f.file.file_name for f in summary.files if f.load_id}
+    a_tag = summary.files[0].load_id.partition(":")[2]  # the chunk is named after a.csv
     assert [(tag.get(load_id, load_id), ids) for load_id, ids in calls] == [
-        ("charges-chunk-0000", ["BAD", "C1", "C2", "C3", "C4"]),  # c.csv's C3: ruled out
+        ("charges-chunk-" + a_tag, ["BAD", "C1", "C2", "C3", "C4"]),  # c.csv's C3: ruled out
         ("a.csv", ["C1", "C2"]),
         ("b.csv", ["BAD", "C3"]),  # critical: c.csv goes back into the queue
         ("c.csv", ["C3", "C4"]),
@@ -207,7 +208,7 @@ def test_a_clean_chunk_is_validated_in_one_gx_run(landing: Path, warehouse: Path
         "from ops.load_manifest m join ops.validation_results v using (load_id) "
         "group by all order by all",
     )
-    chunk = f"{run_id}:charges-chunk-0000"
+    chunk = f"{run_id}:charges-chunk-{summary.files[0].load_id.partition(':')[2]}"
     assert [r[0] for r in rows] == ["a.csv", "b.csv", "c.csv"]
     assert {r[2] for r in rows} == {rows[0][2]} and rows[0][2] >= 10  # the same expectations
     assert all(ok and failed == 0 and lo == hi == chunk for _, ok, _, failed, lo, hi in rows)
@@ -228,7 +229,7 @@ def test_a_hook_that_keeps_no_results_runs_once_per_clean_chunk(landing: Path, w
 
     summary = run_load(landing, warehouse, "run1", validate_batch=validate_batch)
     assert [f.status for f in summary.files] == ["loaded", "loaded"]
-    assert calls == ["run1:charges-chunk-0000"]
+    assert calls == ["run1:charges-chunk-" + summary.files[0].load_id.partition(":")[2]]
     assert query(warehouse, "select distinct validation_success from ops.load_manifest") == [
         (True,)
     ]
