@@ -322,6 +322,8 @@ def _load_chunk(
     entries: list[FileResult | _Staged | _Whole] = []
     staged: list[_Staged] = []
     in_chunk: dict[str, tuple[str, str]] = {}  # sha256 -> (load_id, file_name) in this chunk
+    final: list[FileResult] = []  # after a critical failure: files already final
+    again: list[LandingFile] = []  # after a critical failure: files to read again
     try:
         drop_work_tables(con)
         for file in chunk:
@@ -353,7 +355,7 @@ def _load_chunk(
             e if isinstance(e, FileResult) else _failed(con, e.file, load_run_id, reason, started)
             for e in entries
         ]
-        return results, []
+        return results + final, again
     except mf.ManifestInvariantError:
         drop_work_tables(con)
         raise
