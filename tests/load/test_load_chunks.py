@@ -233,3 +233,40 @@ def test_a_hook_that_keeps_no_results_runs_once_per_clean_chunk(landing: Path, w
     assert query(warehouse, "select distinct validation_success from ops.load_manifest") == [
         (True,)
     ]
+
+
+def test_io_error_at_a_chunks_commit_fails_its_files_and_reads_the_rest_again(
+    landing: Path, warehouse: Path, monkeypatch
+):
+    """b.csv fails critically, then the commit of a.csv + b.csv hits an I/O error: both are
+    recorded failed (retried next run), and c.csv is still read again and loaded."""
+    for name, ids in {"a.csv": ["C1"], "b.csv": ["BAD"], "c.csv": ["C3"]}.items():
+        write(landing, "charges", name, csv_text([charge(i) for i in ids], CHG_COLUMNS))
+    real = loader_module._commit_chunk
+    commits = []
+
+    def disk_full_once(*args, **kwargs):
+        commits.append(1)
+        if len(commits) == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    def validate_batch(con, table, extract, load_id):
+        bad = con.cursor().execute(f"select count(*) from {table} where charge_id = 'BAD'")
+        return not bad.fetchone()[0]
+
+    monkeypatch.setattr(loader_module, "_commit_chunk", disk_full_once)
+    summary = run_load(landing, warehouse, "run1", validate_batch=validate_batch)
+    assert [(f.file.file_name, f.status) for f in summary.files] == [
+        ("a.csv", "failed"),
+        ("b.csv", "failed"),
+        ("c.csv", "loaded"),
+    ]
+    assert query(warehouse, "select charge_id from raw.charges") == [("C3",)]
+    monkeypatch.setattr(loader_module, "_commit_chunk", real)
+    retry = run_load(landing, warehouse, "run2", validate_batch=validate_batch)
+    assert [(f.file.file_name, f.status) for f in retry.files] == [
+        ("a.csv", "loaded"),
+        ("b.csv", "quarantined"),
+    ]
+    assert_invariants(warehouse)
