@@ -92,8 +92,8 @@ def _aggregates(evrs: list[Any]) -> list[str] | None:
 def _evaluate(
     evr: Any, i: int, rows: int, agg: dict[str, int], parameters: Parameters
 ) -> dict[str, Any] | None:
-    """Success and the GX-shaped result of one expectation over `rows` rows and `agg`;
-    `parameters(rows)`: the values of the suite's parameters for a batch of `rows` rows."""
+    """Success and the GX-shaped result of one expectation over `rows` rows and `agg`
+    (None: the chunk's result stands for every file)."""
     config = evr.expectation_config
     kind, kwargs = config.type, dict(config.kwargs or {})
     # the suite's own arguments: a parameter takes this batch's value (the GX result
