@@ -14,9 +14,10 @@ findings). The new files of a night go in chunks of about 48 MB of 835 text:
    file of it passed; if anything failed, its results are discarded and each file of the
    chunk is staged and validated on its own, so that what is quarantined or flagged is
    decided per file;
-3. one transaction for the chunk's files (one WAL sync instead of one per file; a file is
-   still wholly in or out, and nothing of a chunk commits unless all of it does). Per
-   file: a critical validation failure quarantines the whole file (its
+3. one transaction for the chunk's files (one WAL sync instead of one per file, and one
+   insert per table for the chunk's rows; a file is still wholly in or out, and nothing of
+   a chunk commits unless all of it does). Per file: a critical validation failure
+   quarantines the whole file (its
    rows go to quarantine.era_<table>, status `quarantined`, reason_code validation_failed);
    otherwise its rows go to raw.era_<table> (tagged with _load_id and _source_file),
    validation warnings and parser error findings flag it (validation_success false). Its
@@ -300,7 +301,7 @@ def _load_chunk(
     share = (time.monotonic() - started) / max(len(chunk), 1)  # parse + validation
 
     def work() -> list:
-        return [
+        rows = [
             _record_file(
                 con,
                 file,
@@ -314,6 +315,8 @@ def _load_chunk(
             )  # fmt: skip
             for file in chunk
         ]
+        _append_chunk(con, frames, list(zip(chunk, rows, strict=True)))
+        return rows
 
     try:
         rows = _commit(con, work)  # the chunk's files commit together: one WAL sync
@@ -322,6 +325,79 @@ def _load_chunk(
             _forget_results(con, chunk_id)
     for file, row in zip(chunk, rows, strict=True):
         yield FileResult.of(file, row)
+
+
+def _append_chunk(
+    con: duckdb.DuckDBPyConnection, frames: dict[str, Any], files: list[tuple[LandingFile, Any]]
+) -> None:
+    """The chunk's rows, one insert per table and destination (a few hundred inserts fewer
+    than file by file): data of loaded files into raw.era_<table>, of files quarantined on
+    validation into quarantine.era_<table>, findings of every parsed file into
+    raw.era_findings. The rows written must be the ones the manifest rows count."""
+    to_raw = {f.file_name: row.load_id for f, row in files if row.status == "loaded"}
+    to_quarantine = {
+        f.file_name: row.load_id for f, row in files if row.reason_code == "validation_failed"
+    }
+    parsed = {f.file_name: row.load_id for f, row in files if row.status != "duplicate"}
+    loaded = quarantined = findings = 0
+    for name, frame in frames.items():
+        if name == FINDINGS:
+            findings += _append_files(con, name, frame, parsed)
+            continue
+        loaded += _append_files(con, name, frame, to_raw)
+        quarantined += _append_files(con, name, frame, to_quarantine, "quarantine")
+    expected = (
+        sum(row.rows_loaded for _, row in files),
+        sum(row.rows_quarantined for _, row in files),
+        sum(
+            frame.filter(frame["source_file"].is_in(list(parsed))).height
+            for name, frame in frames.items()
+            if name == FINDINGS
+        ),
+    )
+    if (loaded, quarantined, findings) != expected:
+        raise mf.ManifestInvariantError(
+            f"{len(files)} 835 file(s) from {files[0][0].file_name}: rows written (loaded "
+            f"{loaded}, quarantined {quarantined}, findings {findings}) != rows counted "
+            f"{expected}; load rolled back"
+        )
+
+
+def _append_files(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    frame: Any,
+    load_ids: dict[str, str],
+    schema: str = "raw",
+) -> int:
+    """The rows of `frame` whose source_file is a key of `load_ids`, tagged with its value
+    (_load_id) and the file name (_source_file), into <schema>.era_<name>."""
+    if not load_ids or not frame.height:
+        return 0
+    import polars as pl
+
+    files = pl.DataFrame(
+        {"source_file": list(load_ids), "load_id": list(load_ids.values())},
+        schema={"source_file": pl.String, "load_id": pl.String},
+    )
+    con.register("_era_frame", frame)
+    con.register("_era_files", files)
+    try:
+        table = f"{schema}.era_{name}"
+        con.execute(
+            f"create table if not exists {table} as select *, ''::varchar as _load_id, "
+            "''::varchar as _source_file from _era_frame limit 0"
+        )
+        return con.execute(
+            f"insert into {table} by name "
+            f"select frame.*, files.load_id as {ident('_load_id')}, "
+            f"frame.source_file as {ident('_source_file')} "
+            "from _era_frame as frame join _era_files as files "
+            "on frame.source_file = files.source_file"
+        ).fetchone()[0]
+    finally:
+        con.unregister("_era_frame")
+        con.unregister("_era_files")
 
 
 def _record_file(
@@ -335,8 +411,10 @@ def _record_file(
     chunk_id: str | None,
     share: float,
 ) -> mf.ManifestRow:
-    """One file's rows, findings, quarantine and manifest row, inside the chunk's transaction;
-    `first`: (load_id, file_name) of the first load of the same bytes (a duplicate), or None."""
+    """One file's manifest row (its counts from its frames), quarantine.files row and
+    validation results, inside the chunk's transaction (its rows and findings are appended
+    with the chunk's, `_append_chunk`); `first`: (load_id, file_name) of the first load of
+    the same bytes (a duplicate), or None."""
     from rcm.load.loader import _manifest_base
 
     started = time.monotonic() - share
@@ -349,13 +427,12 @@ def _record_file(
     critical = verdict is not None and verdict.critical
     for name, frame in frames.items():
         if name == FINDINGS:
-            appended = _append(con, name, frame, base["load_id"], file.file_name)
             errors = frame.filter(frame["severity"] == "error").height
-            warnings = appended - errors
+            warnings = frame.height - errors
         elif critical:  # the whole file is quarantined: its rows kept for review
-            quarantined += _append(con, name, frame, base["load_id"], file.file_name, "quarantine")
+            quarantined += frame.height
         else:
-            rows += _append(con, name, frame, base["load_id"], file.file_name)
+            rows += frame.height
     if chunk_id is not None and has_data:
         _copy_results(con, chunk_id, load_id)
     notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []

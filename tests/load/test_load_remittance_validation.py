@@ -293,3 +293,33 @@ def test_a_hook_that_keeps_no_results_runs_once_per_clean_chunk(landing: Path, w
     assert calls[0][2] == "run-own-hook:era-chunk-0000"
     assert query(warehouse, "select count(*) from duckdb_tables() where table_name = "
                  "'validation_results'") == [(0,)]  # fmt: skip
+
+
+def test_rows_lost_in_a_chunks_append_roll_the_chunk_back(
+    landing: Path, warehouse: Path, monkeypatch
+):
+    """The chunk's rows go in one insert per table; if what was written differs from what
+    the manifest rows count, nothing of the chunk is committed."""
+    import rcm.load.remittances as remittances
+    from rcm.load import ManifestInvariantError, connect, load_landing, open_working_copy
+
+    _copy_good(landing)
+    real = remittances._append_files
+
+    def lose_remarks(con, name, frame, load_ids, schema="raw"):
+        written = real(con, name, frame, load_ids, schema)
+        return written - 1 if name == "remarks" and written else written  # one row lost
+
+    monkeypatch.setattr(remittances, "_append_files", lose_remarks)
+    working = open_working_copy(warehouse)
+    with pytest.raises(ManifestInvariantError, match="rows written"):
+        load_landing(landing, working, "run1")
+    con = connect(working)
+    try:
+        counts = con.execute(
+            "select (select count(*) from ops.load_manifest), "
+            "(select count(*) from raw.era_claims where _load_id <> '')"
+        ).fetchone()
+    finally:
+        con.close()
+    assert counts == (0, 0)
