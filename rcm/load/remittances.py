@@ -76,28 +76,20 @@ def _frames(parsed: Any) -> dict[str, Any]:
     raise TypeError("the 835 parser returned an unknown shape; expected a mapping of tables")
 
 
-def _append(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    frame: Any,
-    load_id: str,
-    file: str,
-    schema: str = "raw",
-) -> int:
+def _ensure_table(
+    con: duckdb.DuckDBPyConnection, name: str, frame: Any, schema: str = "raw"
+) -> str:
+    """<schema>.era_<name>: the frame's columns, `_load_id` and `_source_file`."""
+    table = f"{schema}.era_{name}"
     con.register("_era_frame", frame)
     try:
-        table = f"{schema}.era_{name}"
         con.execute(
             f"create table if not exists {table} as select *, ''::varchar as _load_id, "
             "''::varchar as _source_file from _era_frame limit 0"
         )
-        return con.execute(
-            f"insert into {table} by name select *, ? as {ident('_load_id')}, "
-            f"? as {ident('_source_file')} from _era_frame",
-            [load_id, file],
-        ).fetchone()[0]
     finally:
         con.unregister("_era_frame")
+    return table
 
 
 def ensure_era_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -109,9 +101,9 @@ def ensure_era_tables(con: duckdb.DuckDBPyConnection) -> None:
     from rcm.era import schema as era_schema
 
     for name in era_schema.TABLES:
-        _append(con, name, era_schema.empty(name), "", "")
+        _ensure_table(con, name, era_schema.empty(name))
         if name != FINDINGS:
-            _append(con, name, era_schema.empty(name), "", "", "quarantine")
+            _ensure_table(con, name, era_schema.empty(name), "quarantine")
 
 
 def _stage(con: duckdb.DuckDBPyConnection, frames: dict[str, Any]) -> list[str]:
@@ -380,14 +372,10 @@ def _append_files(
         {"source_file": list(load_ids), "load_id": list(load_ids.values())},
         schema={"source_file": pl.String, "load_id": pl.String},
     )
+    table = _ensure_table(con, name, frame, schema)
     con.register("_era_frame", frame)
     con.register("_era_files", files)
     try:
-        table = f"{schema}.era_{name}"
-        con.execute(
-            f"create table if not exists {table} as select *, ''::varchar as _load_id, "
-            "''::varchar as _source_file from _era_frame limit 0"
-        )
         return con.execute(
             f"insert into {table} by name "
             f"select frame.*, files.load_id as {ident('_load_id')}, "
