@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from rcm.errors import RcmError
+from rcm.load import chunk_results
 from rcm.load import manifest as mf
 from rcm.load.discover import LandingFile, find_landing_files, fingerprint
 from rcm.load.extracts import EXTRACTS, Extract
@@ -247,6 +248,7 @@ class _Staged:
     read: ReadResult
     warnings: list[str] = field(default_factory=list)
     rows_warned: int = 0
+    to_load: int = 0  # rows that passed the rules (appended unless the file is quarantined)
     verdict: Verdict | None = None
 
 
@@ -334,10 +336,7 @@ def _load_chunk(
         cut, chunk_id = None, None
         if staged:
             _apply_rules(con, extract)
-            for entry, (warnings, warned) in zip(
-                staged, _warnings(con, extract, staged), strict=True
-            ):
-                entry.warnings, entry.rows_warned = warnings, warned
+            _count_rows(con, extract, staged)
             cut, chunk_id = _validate_chunk(con, extract, staged, load_run_id, validate_batch)
         # the files after a critical failure were ruled against its rows: read them again
         # (those already final - skipped, failed - stay as they are)
@@ -465,8 +464,6 @@ def _validate_chunk(
     """
     if validate_batch is None:
         return None, None
-    from rcm.load.remittances import _clean, _forget_results, _has_results
-
     # named after its first file (unique in the run, the same on a rerun)
     chunk_id = f"{load_run_id}:{extract.name}{CHUNK_TAG}{_tag(staged[0].base['load_id'])}"
     validate_files = getattr(validate_batch, "validate_files", None)
@@ -483,7 +480,7 @@ def _validate_chunk(
             cut = None
             for entry in staged:
                 if cut is not None:  # read and validated again in the next chunk
-                    _forget_results(con, entry.base["load_id"])
+                    chunk_results.forget(con, entry.base["load_id"])
                     continue
                 entry.verdict = _verdict(outcomes[entry.base["load_id"]])
                 entry.warnings.extend(entry.verdict.warnings)
@@ -492,11 +489,11 @@ def _validate_chunk(
             return cut, None
     elif len(staged) > 1:
         verdict = _run_hook(con, validate_batch, extract, chunk_id, "true")
-        if _clean(verdict):
+        if chunk_results.clean(verdict):
             for entry in staged:
                 entry.verdict = verdict
-            return None, (chunk_id if _has_results(con) else None)
-        _forget_results(con, chunk_id)
+            return None, (chunk_id if chunk_results.has_results(con) else None)
+        chunk_results.forget(con, chunk_id)
     for entry in staged:
         entry.verdict = _run_hook(
             con, validate_batch, extract, entry.base["load_id"], f"_file_seq = {entry.seq}"
@@ -748,11 +745,10 @@ def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
     drop_batch(con)
 
 
-def _warnings(
-    con: duckdb.DuckDBPyConnection, extract: Extract, staged: list[_Staged]
-) -> list[tuple[list[str], int]]:
-    """Per staged file, value-free warnings: values outside accepted sets (rows kept),
-    missing or extra columns; and how many rows had a value outside an accepted set."""
+def _count_rows(con: duckdb.DuckDBPyConnection, extract: Extract, staged: list[_Staged]) -> None:
+    """Per staged file, in one scan of the rows to load: how many there are, value-free
+    warnings (values outside accepted sets, rows kept; missing or extra columns) and how
+    many rows had a value outside an accepted set."""
     outside = {
         column: f"{ident(column)} is not null and {ident(column)} not in "
         f"({', '.join(q(v) for v in values)})"
@@ -760,13 +756,13 @@ def _warnings(
     }
     exprs = [f"count(*) filter (where {cond})" for cond in outside.values()]
     exprs.append(f"count(*) filter (where {' or '.join(outside.values())})")
+    exprs.append("count(*)")
     counts = {
         row[0]: row[1:]
         for row in con.execute(
             f"select _file_seq, {', '.join(exprs)} from {TO_LOAD} group by all"
         ).fetchall()
     }
-    out = []
     for entry in staged:
         read, warnings = entry.read, []
         if read.missing_columns:
@@ -777,8 +773,7 @@ def _warnings(
         for column, count in zip(outside, found, strict=False):
             if count:
                 warnings.append(f"{column}: {count} row(s) outside the accepted set (kept)")
-        out.append((warnings, int(found[-1])))
-    return out
+        entry.warnings, entry.rows_warned, entry.to_load = warnings, found[-2], found[-1]
 
 
 # ---------------------------------------------------------------- commit
@@ -794,8 +789,6 @@ def _commit_chunk(
 ) -> list[mf.ManifestRow | None]:
     """One transaction: the chunk's rows into raw and quarantine, a manifest row per file
     (None for a file already final); `cut` (failed critically) is quarantined whole."""
-    from rcm.load.remittances import _copy_results, _forget_results
-
     staged = [e for e in entries if isinstance(e, _Staged)]
     last = cut.seq if cut is not None else len(staged) - 1  # files after it go again
     names = ", ".join(ident(name) for name, _ in raw_columns(extract.name))
@@ -804,11 +797,9 @@ def _commit_chunk(
         return {row[0]: row[1:] for row in con.execute(sql).fetchall()}
 
     def work() -> list[mf.ManifestRow | None]:
-        appended: dict[int, tuple] = {}
         rejected: dict[int, tuple] = {}
         ruled: dict[int, tuple] = {}
         if staged:
-            appended = per_file(f"select _file_seq, count(*) from {TO_LOAD} group by all")
             rejected = per_file(f"select _file_seq, count(*) from {_CHUNK_REJECTS} group by all")
             ruled = per_file(
                 f"select _file_seq, count(*), count(*) filter "
@@ -849,14 +840,14 @@ def _commit_chunk(
                 row = _whole_row(con, entry, share)
             else:
                 seq = entry.seq
-                (typed,) = appended.get(seq, (0,))
                 (unreadable,) = rejected.get(seq, (0,))
                 ruled_out, duplicates = ruled.get(seq, (0, 0))
                 row = _staged_row(
-                    con, entry, entry is cut, typed, unreadable + ruled_out, duplicates, share
-                )
+                    con, entry, entry is cut, entry.to_load, unreadable + ruled_out, duplicates,
+                    share,
+                )  # fmt: skip
                 if chunk_id is not None:
-                    _copy_results(con, chunk_id, entry.base["load_id"])
+                    chunk_results.copy_to_file(con, chunk_id, entry.base["load_id"])
             mf.record(con, row)  # raises ManifestInvariantError -> rollback
             rows.append(row)
         return rows
@@ -865,7 +856,7 @@ def _commit_chunk(
         return _commit(con, work)
     finally:
         if chunk_id is not None:
-            _forget_results(con, chunk_id)
+            chunk_results.forget(con, chunk_id)
         drop_work_tables(con)
 
 

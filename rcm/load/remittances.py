@@ -37,6 +37,7 @@ from typing import Any
 
 import duckdb
 
+from rcm.load import chunk_results
 from rcm.load import manifest as mf
 from rcm.load.discover import LandingFile, fingerprint
 from rcm.load.quarantine import quarantine_file
@@ -180,36 +181,6 @@ def _empty_frames(frames: dict[str, Any]) -> dict[str, Any]:
     return {name: frame.clear() for name, frame in frames.items()}
 
 
-def _clean(verdict: Any) -> bool:
-    """Passed every expectation: nothing to quarantine, nothing to flag."""
-    return not verdict.critical and not verdict.warnings and verdict.success is not False
-
-
-def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
-    """The hook keeps ops.validation_results (rcm.validate.results.record_results, which
-    also gives older warehouses the `validated_with` column)."""
-    found = con.execute(
-        "select 1 from duckdb_tables() where schema_name = 'ops' "
-        "and table_name = 'validation_results'"
-    ).fetchone()
-    return found is not None
-
-
-def _forget_results(con: duckdb.DuckDBPyConnection, load_id: str) -> None:
-    if _has_results(con):
-        con.execute("delete from ops.validation_results where load_id = ?", [load_id])
-
-
-def _copy_results(con: duckdb.DuckDBPyConnection, chunk_id: str, load_id: str) -> None:
-    """The chunk's validation rows, once more under one file's load id (validated_with)."""
-    con.execute(
-        "insert into ops.validation_results by name select * replace "
-        "(?::varchar as load_id, ?::varchar as validated_with) "
-        "from ops.validation_results where load_id = ?",
-        [load_id, chunk_id, chunk_id],
-    )
-
-
 def load_remittances(
     con: duckdb.DuckDBPyConnection,
     files: list[LandingFile],
@@ -271,10 +242,10 @@ def _load_chunk(
         chunk_id = f"{load_run_id}:{CHUNK_TAG}{number:04d}"
         verdict, staged = _validate(con, frames, chunk_id, validate_batch)
         _drop(con, staged)
-        clean = _clean(verdict)
+        clean = chunk_results.clean(verdict)
         if not clean:  # decide per file: validate each one on its own below
-            _forget_results(con, chunk_id)
-        if not clean or not _has_results(con):  # nothing to copy per file
+            chunk_results.forget(con, chunk_id)
+        if not clean or not chunk_results.has_results(con):  # nothing to copy per file
             chunk_id = None
     # each file's verdict: the chunk's when it passed; else the file's own, validated before
     # the chunk's transaction (staging writes to scratch; a transaction writes one database)
@@ -314,7 +285,7 @@ def _load_chunk(
         rows = _commit(con, work)  # the chunk's files commit together: one WAL sync
     finally:
         if chunk_id is not None:
-            _forget_results(con, chunk_id)
+            chunk_results.forget(con, chunk_id)
     for file, row in zip(chunk, rows, strict=True):
         yield FileResult.of(file, row)
 
@@ -422,7 +393,7 @@ def _record_file(
         else:
             rows += frame.height
     if chunk_id is not None and has_data:
-        _copy_results(con, chunk_id, load_id)
+        chunk_results.copy_to_file(con, chunk_id, load_id)
     notes = [f"{warnings} warning finding(s) in raw.era_findings"] if warnings else []
     if verdict is not None:
         notes.extend(verdict.warnings)

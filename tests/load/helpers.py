@@ -115,3 +115,18 @@ def assert_invariants(warehouse: Path) -> None:
         assert in_quarantine == quarantined, name
     ids = query(warehouse, "select count(*), count(distinct load_id) from ops.load_manifest")
     assert ids[0][0] == ids[0][1], "load_id is unique per manifest row"
+
+
+def unreadable(monkeypatch, file_name: str) -> None:
+    """The loader's reads of `file_name` fail with PermissionError (an I/O error); other
+    files read as usual. `monkeypatch.undo()` or the test's end restores the reader."""
+    import rcm.load.loader as loader_module
+
+    real = loader_module.read_file
+
+    def read_file(con, file, load_id):
+        if file.file_name == file_name:
+            raise PermissionError(13, "Permission denied")
+        return real(con, file, load_id)
+
+    monkeypatch.setattr(loader_module, "read_file", read_file)

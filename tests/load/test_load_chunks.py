@@ -14,7 +14,18 @@ import pytest
 
 import rcm.load.loader as loader_module
 
-from .helpers import CHG_COLUMNS, assert_invariants, charge, csv_text, query, run_load, write
+from .helpers import (
+    CHG_COLUMNS,
+    ENC_COLUMNS,
+    assert_invariants,
+    charge,
+    csv_text,
+    encounter,
+    query,
+    run_load,
+    unreadable,
+    write,
+)
 
 #: what a load produced, without run ids, load ids or timings
 STATE_SQL = {
@@ -104,14 +115,7 @@ def test_critical_failure_mid_chunk_reads_the_later_files_again(
     write(landing, "charges", "b.csv", csv_text([charge("BAD"), charge("C3")], CHG_COLUMNS))
     write(landing, "charges", "c.csv", csv_text([charge("C3"), charge("C4")], CHG_COLUMNS))
     write(landing, "charges", "d.csv", csv_text([charge("C9")], CHG_COLUMNS))
-    real_read = loader_module.read_file
-
-    def unreadable_d(con, file, load_id):
-        if file.file_name == "d.csv":
-            raise PermissionError(13, "Permission denied")
-        return real_read(con, file, load_id)
-
-    monkeypatch.setattr(loader_module, "read_file", unreadable_d)
+    unreadable(monkeypatch, "d.csv")
     calls = []
 
     def validate_batch(con, table, extract, load_id):
@@ -160,13 +164,15 @@ def test_critical_failure_mid_chunk_reads_the_later_files_again(
 
 
 def test_a_chunk_follows_the_size_limit_and_one_extract(landing: Path, warehouse: Path):
+    write(landing, "encounters", "e1.csv", csv_text([encounter("E1")], ENC_COLUMNS))
     for day in range(1, 6):
         write(landing, "charges", f"c{day}.csv", csv_text([charge(f"C{day}")], CHG_COLUMNS))
-    size = (landing / "charges" / "c1.csv").stat().st_size
+    size = max(p.stat().st_size for p in landing.rglob("*.csv"))  # two files fit a chunk
     calls = []
 
     def validate_batch(con, table, extract, load_id):
-        calls.append(con.cursor().execute(f"select count(*) from {table}").fetchone()[0])
+        rows = con.cursor().execute(f"select count(*) from {table}").fetchone()[0]
+        calls.append((extract, rows))
         return True
 
     from rcm.load import connect, open_working_copy, publish
@@ -179,8 +185,10 @@ def test_a_chunk_follows_the_size_limit_and_one_extract(landing: Path, warehouse
         results = list(load_files(con, files, "run1", validate_batch, chunk_bytes=2 * size))
     finally:
         con.close()
-    assert [r.status for r in results] == ["loaded"] * 5
-    assert calls == [2, 2, 1]  # chunks of two files: two, two, and the last one alone
+    assert [r.status for r in results] == ["loaded"] * 6
+    # the encounter file alone (the next file is another extract), then chunks of two
+    # charge files: two, two, and the last one alone
+    assert calls == [("encounters", 1), ("charges", 2), ("charges", 2), ("charges", 1)]
     publish(working, warehouse)
     assert_invariants(warehouse)
 

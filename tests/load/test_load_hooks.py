@@ -19,6 +19,7 @@ from .helpers import (
     encounter,
     query,
     run_load,
+    unreadable,
     write,
 )
 
@@ -151,20 +152,13 @@ def test_invariant_violation_rolls_the_chunk_back(landing: Path, warehouse: Path
 
 def test_io_error_is_failed_and_retried(landing: Path, warehouse: Path, monkeypatch):
     _two_files(landing)
-    real = loader_module.read_file
-
-    def flaky(con, file, load_id):
-        if file.file_name == "b.csv":
-            raise PermissionError(13, "Permission denied")
-        return real(con, file, load_id)
-
-    monkeypatch.setattr(loader_module, "read_file", flaky)
+    unreadable(monkeypatch, "b.csv")
     summary = run_load(landing, warehouse, "run1")
     assert [f.status for f in summary.files] == ["loaded", "failed"]
     assert query(warehouse, "select reason from ops.load_manifest where status = 'failed'") == [
         ("I/O error while loading (PermissionError)",)
     ]
-    monkeypatch.setattr(loader_module, "read_file", real)
+    monkeypatch.undo()
     summary = run_load(landing, warehouse, "run2")
     assert [(f.file.file_name, f.status) for f in summary.files] == [("b.csv", "loaded")]
     assert_invariants(warehouse)
