@@ -25,6 +25,21 @@
 {%- endmacro %}
 
 {#-
+    The number of this build of an incremental model, stored on every row the build writes
+    (column build_number): 1 on a full build, one more than the table's highest number on an
+    incremental run. The data tests of the model's key read it to check what the latest
+    build wrote against the whole table (macros/tests/latest_build.sql). A scalar subquery.
+-#}
+{% macro next_build_number() -%}
+    {%- if is_incremental() -%}
+        {%- do require_incremental_columns(['build_number']) -%}
+        (select coalesce(max(built.build_number), 0) + 1 from {{ this }} as built)
+    {%- else -%}
+        1
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
     Stop with an actionable message when {{ this }} lacks a column the incremental branch
     reads (a table built by an older version of the model): rebuild it with --full-refresh.
 -#}

@@ -407,6 +407,9 @@ def test_incremental_equals_full_refresh_row_for_row(nights):
         differences = {}
         for schema, name in tables:
             a, b = f"incremental.{schema}.{name}", f"full_refresh.{schema}.{name}"
+            if name in INCREMENTAL_MODELS:
+                # which build wrote a row differs by design (test_build_numbers_count_nights)
+                a, b = (f"(select * exclude (build_number) from {t})" for t in (a, b))
             (rows_a,) = con.execute(f"select count(*) from {a}").fetchall()[0]
             (only_a,) = con.execute(
                 f"select count(*) from (select * from {a} except all select * from {b})"
@@ -451,3 +454,64 @@ def test_late_arrivals_changed_context_of_existing_rows(nights):
     assert facility_set, "no remittance line got its facility from late charge lines"
     assert first_moved, "no first adjudication moved to an earlier-dated remittance"
     assert not [k for k, v in after.items() if v[0] == "STALE"]
+
+
+def test_build_numbers_count_nights(nights):
+    """Every row carries the build that wrote it: 1 after a full refresh; after three nights
+    the append-only staging tables hold each night's loads under that night's number."""
+    incremental, full, _ = nights
+    for model, (schema, _, raw_table) in INCREMENTAL_MODELS.items():
+        table = f"{schema}.{model}"
+        assert _query(full, f"select distinct build_number from {table}") == [(1,)], model
+        numbers = {n for (n,) in _query(incremental, f"select distinct build_number from {table}")}
+        assert 3 in numbers and numbers <= {1, 2, 3}, (model, numbers)
+        if raw_table is not None:
+            (wrong,) = _query(
+                incremental,
+                f"select count(*) from {table} where build_number is distinct from "
+                r"cast(regexp_extract(load_id, '^night(\d):', 1) as integer)",
+            )[0]
+            assert wrong == 0, model
+
+
+def _failing_key_tests(warehouse: Path, workdir: Path, whole_tables: bool = False) -> list[str]:
+    args = ["test", "--select", "stg_ehr__charges stg_era__line_adjustments"]
+    if whole_tables:
+        args += ["--vars", "{data_tests_whole_tables: true}"]
+    result = dbt_invoke(args, warehouse, workdir, expect_success=False)
+    return sorted(
+        r.node.name.split("__ref_")[0] for r in result.result.results if str(r.status) == "fail"
+    )
+
+
+@pytest.mark.parametrize("written_by_build", [1, 3])
+def test_key_tests_check_the_latest_build_against_the_whole_table(
+    nights, tmp_path, written_by_build
+):
+    """A repeated charge_id and an adjustment of an unknown service line: written by the
+    latest build (3) they fail the nightly's key tests, even though the repeated charge's
+    first copy is an old row; written by an earlier build (1) they are out of the tests'
+    scope (that build passed them), and only the whole-table check sees them."""
+    incremental, _, _ = nights
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(incremental, warehouse)
+    _execute(
+        warehouse,
+        [
+            ("insert into staging.stg_ehr__charges select * replace (? as build_number) "
+             "from staging.stg_ehr__charges where build_number = 1 limit 1",
+             [written_by_build]),
+            ("insert into staging.stg_era__line_adjustments select * replace ("
+             "'planted-orphan' as adjustment_id, 'no-such-line' as era_service_line_id, "
+             "? as build_number) from staging.stg_era__line_adjustments limit 1",
+             [written_by_build]),
+        ],
+    )  # fmt: skip
+    both = [
+        "relationships_in_latest_build_stg_era__line_adjustments_era_service_line_id"
+        "__era_service_line_id",
+        "unique_in_latest_build_stg_ehr__charges_charge_id",
+    ]
+    nightly = _failing_key_tests(warehouse, tmp_path / "dbt")
+    assert nightly == (both if written_by_build == 3 else [])
+    assert _failing_key_tests(warehouse, tmp_path / "dbt", whole_tables=True) == both

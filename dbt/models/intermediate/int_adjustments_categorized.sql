@@ -100,7 +100,8 @@ final as (
         remittance_claims.claim_status_code,
         remittance_claims.is_first_adjudication,
         remittance_claims.is_reversal,
-        {{ carc_categories_version() }} as carc_categories_version
+        {{ carc_categories_version() }} as carc_categories_version,
+        {{ next_build_number() }} as build_number
     from categorized
     left join remittance_claims
         on categorized.era_claim_id = remittance_claims.era_claim_id

@@ -91,7 +91,8 @@ final as (
             ~ 'family_cost_to_charge_ratio, hospital_cost_to_charge_ratio))'
         ) }} as cost_amount,
         {{ charge_costing_version() }} as charge_costing_version,
-        load_id
+        load_id,
+        {{ next_build_number() }} as build_number
     from with_ratio
 
 )

@@ -100,7 +100,8 @@ final as (
             {{ dbt.datediff('bill_hold_reference_date', 'posted_date', 'day') }}
             > {{ var('bill_hold_days') }},
             false
-        ) as is_late
+        ) as is_late,
+        {{ next_build_number() }} as build_number
     from with_reference
 
 )

@@ -150,7 +150,8 @@ charges_with_payments as (
         allocated.claim_net_paid_amount,
         {{ money('cast(allocated.allocated_payment_cents as decimal(18, 0)) * 0.01') }}
             as allocated_payment_amount,
-        charges.load_id
+        charges.load_id,
+        {{ next_build_number() }} as build_number
     from charges
     left join allocated
         on charges.charge_id = allocated.charge_id

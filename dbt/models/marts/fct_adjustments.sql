@@ -49,7 +49,8 @@ final as (
         adjustment_amount,
         adjustment_quantity,
         {{ carc_categories_version() }} as carc_categories_version,
-        load_id
+        load_id,
+        {{ next_build_number() }} as build_number
     from to_build
 
 )

@@ -92,7 +92,8 @@ final as (
         coalesce(line_adjustment_totals.adjustment_count, 0) as adjustment_count,
         service_lines.is_balanced,
         {{ carc_categories_version() }} as carc_categories_version,
-        service_lines.load_id
+        service_lines.load_id,
+        {{ next_build_number() }} as build_number
     from service_lines
     left join remittance_claims
         on service_lines.era_claim_id = remittance_claims.era_claim_id

@@ -42,7 +42,8 @@ renamed as (
         cast(_load_id as {{ dbt.type_string() }}) as load_id,
         cast(_source_file as {{ dbt.type_string() }}) as source_file,
         cast(_source_line as {{ dbt.type_bigint() }}) as source_line,
-        cast(_row_number as {{ dbt.type_bigint() }}) as source_row_number
+        cast(_row_number as {{ dbt.type_bigint() }}) as source_row_number,
+        {{ next_build_number() }} as build_number
     from source
 
 ),

@@ -38,7 +38,8 @@ renamed as (
         cast(claim_received_date as date) as claim_received_date,
         {{ money('interest_amount') }} as interest_amount,
         cast(is_balanced as {{ dbt.type_boolean() }}) as is_balanced,
-        cast(_load_id as {{ dbt.type_string() }}) as load_id
+        cast(_load_id as {{ dbt.type_string() }}) as load_id,
+        {{ next_build_number() }} as build_number
     from source
 
 )

@@ -29,7 +29,8 @@ renamed as (
         upper(trim(cast(reason_code as {{ dbt.type_string() }}))) as carc_code,
         {{ money('adjustment_amount') }} as adjustment_amount,
         cast(adjustment_quantity as {{ type_double() }}) as adjustment_quantity,
-        cast(_load_id as {{ dbt.type_string() }}) as load_id
+        cast(_load_id as {{ dbt.type_string() }}) as load_id,
+        {{ next_build_number() }} as build_number
     from source
 
 )

@@ -39,7 +39,8 @@ renamed as (
         cast(line_control_number as {{ dbt.type_string() }}) as line_control_number,
         {{ money('allowed_amount') }} as allowed_amount,
         cast(is_balanced as {{ dbt.type_boolean() }}) as is_balanced,
-        cast(_load_id as {{ dbt.type_string() }}) as load_id
+        cast(_load_id as {{ dbt.type_string() }}) as load_id,
+        {{ next_build_number() }} as build_number
     from source
 
 )
