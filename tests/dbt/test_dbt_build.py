@@ -448,3 +448,32 @@ def test_every_mart_has_the_phi_column_test(built, tmp_path):
     )
     outcomes = [(r.node.name, str(r.status), r.failures) for r in result.result.results]
     assert len(outcomes) == 1 and outcomes[0][1] == "fail" and outcomes[0][2] == 2, outcomes
+
+
+def test_full_build_keeps_the_first_row_of_a_charge_id_raw_repeats(built, tmp_path):
+    """The loader never writes a charge_id twice, so a full build of stg_ehr__charges skips
+    its deduplication unless raw repeats one: a copy planted in raw (later load, another
+    amount) must not reach staging, and the first row (earliest load id) is kept."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(built[0].read_bytes())
+    con = duckdb.connect(str(warehouse))
+    try:
+        (charge_id, first_amount, first_load, count_before) = con.execute(
+            "select min(charge_id), min_by(charge_amount, charge_id), min_by(load_id, charge_id), "
+            "count(*) from staging.stg_ehr__charges"
+        ).fetchone()
+        con.execute(
+            "insert into raw.charges select * replace ("
+            "charge_amount + 1000 as charge_amount, 'zz-later:copy' as _load_id) "
+            "from raw.charges where charge_id = ?",
+            [charge_id],
+        )
+    finally:
+        con.close()
+    dbt_invoke(["run", "--full-refresh", "--select", "stg_ehr__charges"], warehouse, tmp_path)
+    assert rows(warehouse, "select count(*) from staging.stg_ehr__charges") == [(count_before,)]
+    kept = rows(
+        warehouse,
+        f"select charge_amount, load_id from staging.stg_ehr__charges where charge_id = '{charge_id}'",
+    )
+    assert kept == [(first_amount, first_load)]

@@ -12,6 +12,21 @@
     on_schema_change='fail'
 ) }}
 
+{#-
+    The window that keeps the first row of each charge_id is half of a full build at 15M
+    lines (at 1M encounters: 26 s with it, 12 s without), and the loader never writes a
+    charge_id twice: a full build first counts (one pass over the keys, about 2 s) and
+    deduplicates only when raw does repeat one. Incremental runs read only new loads and
+    always deduplicate them.
+-#}
+{%- set raw_repeats_a_charge_id = true -%}
+{%- if execute and not is_incremental() -%}
+    {%- set repeats = run_query(
+        "select count(*) > count(distinct charge_id) from " ~ source('raw', 'charges')
+    ) -%}
+    {%- set raw_repeats_a_charge_id = repeats.columns[0].values()[0] -%}
+{%- endif %}
+
 with source as (
 
     select * from {{ source('raw', 'charges') }}
@@ -50,7 +65,11 @@ renamed as (
 
 first_version as (
 
+    {% if raw_repeats_a_charge_id -%}
     {{ deduplicate('renamed', 'charge_id', 'load_id, source_row_number') }}
+    {%- else -%}
+    select * from renamed
+    {%- endif %}
 
 ),
 
