@@ -101,3 +101,23 @@ def test_a_failing_parquet_writer_is_a_one_line_error(tmp_path, monkeypatch):
         convert_files(_files(tmp_path, 1), out, batch_bytes=2048)
     assert "\n" not in str(caught.value) and "No space left" in str(caught.value)
     assert not list(out.glob("*.parquet")) and not list(out.glob(".*partial"))
+
+
+def test_a_failing_single_batch_write_is_a_one_line_error(tmp_path, monkeypatch):
+    """A run of one batch writes each table with `write_parquet` (no sinks); a failure
+    there (polars reports a full disk as a ComputeError) is reported the same way."""
+    import rcm.era.convert as convert
+
+    def broken(*args, **kwargs):
+        raise pl.exceptions.ComputeError(
+            "parquet: File out of specification: underlying IO error: "
+            "No space left on device (os error 28)\nmore detail"
+        )
+
+    monkeypatch.setattr(convert, "register_io_source", None)  # must not be used
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", broken)
+    out = tmp_path / "out"
+    with pytest.raises(RcmError, match="could not write the tables") as caught:
+        convert_files(_files(tmp_path, 1), out)
+    assert "\n" not in str(caught.value) and "No space left" in str(caught.value)
+    assert not list(out.glob("*.parquet")) and not list(out.glob(".*partial"))
