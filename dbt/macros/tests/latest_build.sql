@@ -16,10 +16,12 @@
 {#-
     True when the test must read the whole table: the latest build wrote every row (a full
     build: one build_number in the table; also an empty table), or var
-    data_tests_whole_tables. Queried when the test runs.
+    data_tests_whole_tables. Queried when the test is compiled; a table not built yet (e.g.
+    `dbt compile` on a new warehouse) counts as whole.
 -#}
 {% macro latest_build_is_whole_table(model) -%}
-    {%- if var('data_tests_whole_tables', false) or not execute -%}
+    {%- if var('data_tests_whole_tables', false) or not execute
+        or load_relation(model) is none -%}
         {{ return(true) }}
     {%- endif -%}
     {%- set one_build = run_query(
@@ -74,16 +76,28 @@ having count(*) > 1
 -#}
 {% test relationships_in_latest_build(model, column_name, to, field) %}
 
-select latest_build.{{ column_name }}
-from
-{%- if latest_build_is_whole_table(model) %} {{ model }}
-{%- else %} {{ latest_build_rows(model) }}
-{%- endif %} as latest_build
-where latest_build.{{ column_name }} is not null
-    and not exists (
-        select 1
-        from {{ to }} as parent
-        where parent.{{ field }} = latest_build.{{ column_name }}
-    )
+with children as (
+
+    select {{ column_name }} as from_field
+    from
+    {%- if latest_build_is_whole_table(model) %} {{ model }}
+    {%- else %} {{ latest_build_rows(model) }}
+    {%- endif %} as latest_build
+    where {{ column_name }} is not null
+
+),
+
+parents as (
+
+    select {{ field }} as to_field
+    from {{ to }}
+
+)
+
+select children.from_field
+from children
+left join parents
+    on children.from_field = parents.to_field
+where parents.to_field is null
 
 {% endtest %}
