@@ -3,7 +3,7 @@
     (rows with the highest build_number, see next_build_number) and check it against the
     whole table. On a full build every row is the latest build's, so the whole table is
     checked; on an incremental night only that night's rows are looked up (at 1M encounters
-    a whole-table unique test over 15M charge lines takes 2-3 s, this one under 0.5 s).
+    a whole-table unique test over 15M charge lines takes 2-3 s, this one under 1 s).
 
     Exact when every earlier build passed the same test: a duplicate or an orphan can only
     appear through a row written since. The nightly flow publishes a build only when its
