@@ -20,7 +20,8 @@
     always deduplicate them.
 -#}
 {%- set raw_repeats_a_charge_id = true -%}
-{%- if execute and not is_incremental() -%}
+{%- if execute and not is_incremental()
+    and load_relation(source('raw', 'charges')) is not none -%}
     {%- set repeats = run_query(
         "select count(*) > count(distinct charge_id) from " ~ source('raw', 'charges')
     ) -%}
