@@ -474,7 +474,8 @@ def test_full_build_keeps_the_first_row_of_a_charge_id_raw_repeats(built, tmp_pa
     assert rows(warehouse, "select count(*) from staging.stg_ehr__charges") == [(count_before,)]
     kept = rows(
         warehouse,
-        f"select charge_amount, load_id from staging.stg_ehr__charges where charge_id = '{charge_id}'",
+        "select charge_amount, load_id from staging.stg_ehr__charges "
+        f"where charge_id = '{charge_id}'",
     )
     assert kept == [(first_amount, first_load)]
 
