@@ -272,6 +272,9 @@ def generate_dbt_docs(working: Path) -> Path:
     """`dbt docs generate --static`: one self-contained page (every mart column described).
 
     Plain dbtRunner: the docs have no nodes to run, so there is nothing to show as tasks.
+    `--no-compile`: the build just before wrote every model and test, compiled, to the same
+    target/manifest.json; compiling the project again took 3.5-4.6 s of this step at 1M
+    encounters (0.25 s without it, catalog included).
     """
     from dbt.cli.main import dbtRunner
 
@@ -282,6 +285,7 @@ def generate_dbt_docs(working: Path) -> Path:
                 "docs",
                 "generate",
                 "--static",
+                "--no-compile",
                 "--quiet",
                 "--project-dir",
                 str(DBT_PROJECT_DIR),

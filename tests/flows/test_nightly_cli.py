@@ -35,6 +35,15 @@ def test_exits_zero_without_traceback_and_ends_with_the_summary(published_night)
     assert (warehouse.parent / "reports" / "dbt-docs" / "index.html").is_file()
 
 
+def test_dbt_docs_show_every_model_and_test_compiled(published_night) -> None:
+    """The docs are generated without compiling again (`--no-compile`): the page must still
+    carry the compiled SQL of every model and data test, from the night's build."""
+    page = (published_night.warehouse.parent / "reports" / "dbt-docs" / "index.html").read_text()
+    nodes = len(re.findall(r'"resource_type": ?"(?:model|test)"', page))
+    compiled = len(re.findall(r'"compiled_code": ?"', page))
+    assert nodes > 200 and compiled == nodes, (nodes, compiled)
+
+
 def test_progress_is_shown_for_the_load(published_night) -> None:
     proc = published_night.proc
     assert re.search(r"loading: \d+/\d+ files", proc.stdout + proc.stderr)
