@@ -1,0 +1,90 @@
+"""The dbt nodes' Prefect task runs do not load a whole CA bundle over a plain-HTTP API.
+
+Each node of the nightly's `dbt build` is a Prefect task run in a thread of its own
+(prefect-dbt's NodeTaskTracker), and every API client it opens builds an SSL context from
+Prefect's CA file. `no_ca_bundle_for_plain_http` (flows/nightly.py) makes that file one
+certificate when the API is `http://`; with `https://` nothing changes.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import uuid
+
+import pytest
+from prefect import flow, task
+from prefect.context import serialize_context
+from prefect.settings import (
+    PREFECT_API_SSL_CERT_FILE,
+    PREFECT_API_URL,
+    get_current_settings,
+    temporary_settings,
+)
+from prefect_dbt.core._tracker import NodeTaskTracker
+
+from flows.nightly import no_ca_bundle_for_plain_http
+
+
+@task
+def _node() -> int:
+    return 1
+
+
+def _certificates(cafile: str) -> int:
+    return ssl.create_default_context(cafile=cafile).cert_store_stats()["x509"]
+
+
+def _run_node_as_prefect_dbt_does() -> None:
+    """One task run in a thread, through the same tracker PrefectDbtRunner uses per node."""
+    tracker = NodeTaskTracker()
+    tracker.start_task("model.x", _node)
+    tracker.set_node_dependencies("model.x", [])
+    tracker.run_task_in_thread(
+        "model.x", _node, task_run_id=uuid.uuid4(), parameters={}, context=serialize_context()
+    )
+    for _ in range(600):  # the thread sets the result when the task run is final
+        if tracker.get_task_result("model.x") is not None:
+            return
+        tracker.wait_for_node_completion("model.x", timeout=0.1)
+    raise AssertionError("the node's task run did not finish")
+
+
+def test_node_task_runs_load_one_certificate_over_plain_http(prefect_harness, monkeypatch):
+    assert get_current_settings().api.url.startswith("http://")  # the harness's server
+    calls: list[tuple[str, str | None]] = []
+    create = ssl.create_default_context
+
+    def spy(*args, cafile=None, **kwargs):
+        calls.append((threading.current_thread().name, cafile))
+        return create(*args, cafile=cafile, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", spy)
+
+    @flow
+    def build_like_the_nightly() -> None:
+        with no_ca_bundle_for_plain_http():
+            _run_node_as_prefect_dbt_does()
+
+    build_like_the_nightly()
+    # the tracker's thread runs `run_task`: every SSL context built there (its clients')
+    in_node = [cafile for thread, cafile in calls if thread.endswith("(run_task)")]
+    assert in_node, "no API client was opened in the node's thread"
+    assert all(cafile and "rcm-prefect-ca-" in cafile for cafile in in_node), in_node
+
+
+def test_the_file_holds_one_certificate_and_goes_away(prefect_harness):
+    before = PREFECT_API_SSL_CERT_FILE.value()
+    with no_ca_bundle_for_plain_http():
+        cafile = PREFECT_API_SSL_CERT_FILE.value()
+        assert cafile != before
+        assert _certificates(cafile) == 1
+    assert PREFECT_API_SSL_CERT_FILE.value() == before
+
+
+@pytest.mark.parametrize("url", ["https://api.prefect.cloud/api", "HTTPS://prefect.example/api"])
+def test_an_https_api_keeps_its_ca_file(url):
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        before = PREFECT_API_SSL_CERT_FILE.value()
+        with no_ca_bundle_for_plain_http():
+            assert PREFECT_API_SSL_CERT_FILE.value() == before
