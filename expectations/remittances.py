@@ -67,6 +67,25 @@ COLUMNS: dict[str, str] = {
     "is_envelope_valid": "is_envelope_valid",  # parser: ST/SE control number and count agree
 }
 
+# The columns of each sibling table the suite reads (balancing_queries), by logical table:
+# all a caller must provide of the siblings. The loader stages only these (the wide line
+# tables would cost seconds per chunk to copy whole for the few columns balancing reads).
+SIBLING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "payments": tuple(
+        COLUMNS[c]
+        for c in ("payment_key", "total_payment_amount", "credit_debit_flag", "is_envelope_valid")
+    ),
+    "claim_adjustments": (COLUMNS["claim_key"], COLUMNS["adjustment_amount"]),
+    "service_lines": tuple(
+        COLUMNS[c]
+        for c in ("claim_key", "service_line_key", "line_charge_amount", "line_paid_amount")
+    ),
+    "line_adjustments": tuple(
+        COLUMNS[c] for c in ("claim_key", "service_line_key", "adjustment_amount")
+    ),
+    "provider_adjustments": (COLUMNS["payment_key"], COLUMNS["adjustment_amount"]),
+}
+
 CLAIM_STATUS_CODES = ["1", "2", "3", "4", "19", "20", "21", "22", "23"]
 
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(

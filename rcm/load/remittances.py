@@ -10,7 +10,8 @@ findings). The new files of a night go in chunks of about 48 MB of 835 text:
    "remittances", chunk_id)`, e.g. rcm.validate.validate_and_record): its tables are staged
    as committed tables `scratch.load_batch_era_<table>`, in memory (the remittances suite
    validates the claims table and reads its siblings by the same prefix,
-   expectations.remittances.related_tables). If the chunk passes every expectation, every
+   expectations.remittances.related_tables; of a sibling only the columns the suite reads
+   are staged, expectations.remittances.SIBLING_COLUMNS). If the chunk passes every expectation, every
    file of it passed; if anything failed, its results are discarded and each file of the
    chunk is staged and validated on its own, so that what is quarantined or flagged is
    decided per file;
@@ -108,11 +109,17 @@ def ensure_era_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _stage(con: duckdb.DuckDBPyConnection, frames: dict[str, Any]) -> list[str]:
-    """Committed copies of the file's tables for the hook (GX reads them on other cursors)."""
+    """Committed copies of the file's tables for the hook (GX reads them on other cursors):
+    the claims table whole (the batch the suite validates), of the siblings only the columns
+    the suite reads (`SIBLING_COLUMNS`; service and adjustment lines are most of the rows)."""
+    from expectations.remittances import SIBLING_COLUMNS
+
     staged = []
     for name, frame in frames.items():
-        if name == FINDINGS:
-            continue
+        if name != "claims":
+            if name not in SIBLING_COLUMNS:
+                continue
+            frame = frame.select(SIBLING_COLUMNS[name])
         table = STAGE_PREFIX + name
         con.register("_era_frame", frame)
         try:

@@ -442,3 +442,31 @@ def test_empty_batch_is_flagged_not_quarantined(warehouse, gx_root: Path) -> Non
     assert [r["expectation_type"] for r in outcome.failed()] == [
         "expect_table_row_count_to_be_between"
     ]
+
+
+def test_remittances_suite_needs_only_the_sibling_columns(
+    warehouse, gx_root: Path, broken_outcomes
+) -> None:
+    """The loader stages of the sibling tables only `SIBLING_COLUMNS`: with siblings cut to
+    those columns the suite passes the good batch and fails the broken one exactly as it
+    fails the whole copy (same expectations, same unexpected counts)."""
+    from expectations.remittances import SIBLING_COLUMNS, TABLES
+
+    def failures(outcome) -> list[tuple]:
+        return sorted((r["description"], r.get("unexpected_count")) for r in outcome.failed())
+
+    row_level = [d for d in DEFECTS if d.extract == "remittances" and not d.isolated]
+    whole = broken_outcomes[row_level[0].id]
+    assert failures(whole)  # the whole copy's failures, the expected ones
+    for label, defects in (("good", []), ("broken", row_level)):
+        schema = f"narrow_{label}"
+        table = _break(warehouse, "remittances", defects, schema)
+        for logical, columns in SIBLING_COLUMNS.items():
+            sibling = f"{schema}.{TABLES[logical]}"
+            warehouse.execute(
+                f"create or replace table {sibling} as select {', '.join(columns)} from {sibling}"
+            )
+        outcome = validate_batch(
+            warehouse, table, "remittances", schema, gx_root=gx_root, update_data_docs=False
+        )
+        assert failures(outcome) == ([] if label == "good" else failures(whole))
