@@ -207,16 +207,28 @@ def no_ca_bundle_for_plain_http() -> Iterator[None]:
         return
     import certifi
 
-    bundle = Path(certifi.where()).read_bytes()
-    first = re.search(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", bundle, re.S)
-    if first is None:  # not a PEM bundle: leave Prefect's default
+    # only a saving: when the file cannot be made, the build runs with Prefect's default
+    scratch = None
+    try:
+        bundle = Path(certifi.where()).read_bytes()
+        pem = rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n"
+        first = re.search(pem, bundle, re.S)
+        if first is not None:
+            scratch = Path(tempfile.mkdtemp(prefix="rcm-prefect-ca-"))
+            (scratch / "one-certificate.pem").write_bytes(first.group(0))
+    except OSError:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        scratch = None
+    if scratch is None:
         yield
         return
-    with tempfile.TemporaryDirectory(prefix="rcm-prefect-ca-") as scratch:
-        cafile = Path(scratch) / "one-certificate.pem"
-        cafile.write_bytes(first.group(0))
-        with temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: str(cafile)}):
+    try:
+        cafile = str(scratch / "one-certificate.pem")
+        with temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: cafile}):
             yield
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _close_dbt_connections() -> None:

@@ -9,6 +9,7 @@ certificate when the API is `http://`; with `https://` nothing changes.
 from __future__ import annotations
 
 import ssl
+import tempfile
 import threading
 import uuid
 
@@ -80,6 +81,19 @@ def test_the_file_holds_one_certificate_and_goes_away(prefect_harness):
         assert cafile != before
         assert _certificates(cafile) == 1
     assert PREFECT_API_SSL_CERT_FILE.value() == before
+
+
+def test_no_scratch_file_means_prefects_default(prefect_harness, monkeypatch):
+    """The one-certificate file is only a saving: when it cannot be written (say a full or
+    read-only temp folder) the build goes on with Prefect's CA file as configured."""
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_space)
+    before = PREFECT_API_SSL_CERT_FILE.value()
+    with no_ca_bundle_for_plain_http():
+        assert PREFECT_API_SSL_CERT_FILE.value() == before
 
 
 @pytest.mark.parametrize("url", ["https://api.prefect.cloud/api", "HTTPS://prefect.example/api"])
