@@ -11,10 +11,10 @@ findings). The new files of a night go in chunks of about 48 MB of 835 text:
    as committed tables `scratch.load_batch_era_<table>`, in memory (the remittances suite
    validates the claims table and reads its siblings by the same prefix,
    expectations.remittances.related_tables; of a sibling only the columns the suite reads
-   are staged, expectations.remittances.SIBLING_COLUMNS). If the chunk passes every expectation, every
-   file of it passed; if anything failed, its results are discarded and each file of the
-   chunk is staged and validated on its own, so that what is quarantined or flagged is
-   decided per file;
+   are staged, expectations.remittances.SIBLING_COLUMNS). If the chunk passes every
+   expectation, every file of it passed; if anything failed, its results are discarded and
+   each file of the chunk is staged and validated on its own, so that what is quarantined
+   or flagged is decided per file;
 3. one transaction for the chunk's files (one WAL sync instead of one per file, and one
    insert per table for the chunk's rows; a file is still wholly in or out, and nothing of
    a chunk commits unless all of it does). Per file: a critical validation failure
