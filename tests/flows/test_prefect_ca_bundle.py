@@ -12,6 +12,7 @@ import ssl
 import tempfile
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from prefect import flow, task
@@ -81,6 +82,7 @@ def test_the_file_holds_one_certificate_and_goes_away(prefect_harness):
         assert cafile != before
         assert _certificates(cafile) == 1
     assert PREFECT_API_SSL_CERT_FILE.value() == before
+    assert not Path(cafile).exists() and not Path(cafile).parent.exists()
 
 
 def test_no_scratch_file_means_prefects_default(prefect_harness, monkeypatch):
