@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,34 +201,30 @@ def no_ca_bundle_for_plain_http() -> Iterator[None]:
     none: the temporary server), the CA file is one certificate of certifi's bundle
     (measured: 155 -> 86-90 ms of overhead per node, docs/benchmarks.md). With an
     `https://` API every setting is left as it is."""
-    url = (get_current_settings().api.url or "http://").lower()
-    if not url.startswith("http://"):
+    with ExitStack() as stack:
+        url = (get_current_settings().api.url or "http://").lower()
+        try:
+            cafile = _one_certificate_file(stack) if url.startswith("http://") else None
+        except OSError:  # only a saving: the build goes on with Prefect's CA file as is
+            cafile = None
+        if cafile is not None:
+            stack.enter_context(temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: cafile}))
         yield
-        return
+
+
+def _one_certificate_file(stack: ExitStack) -> str | None:
+    """A CA file with the first certificate of certifi's bundle, in a temporary folder the
+    stack removes; None when the bundle holds no PEM certificate."""
     import certifi
 
-    # only a saving: when the file cannot be made, the build runs with Prefect's default
-    scratch = None
-    try:
-        bundle = Path(certifi.where()).read_bytes()
-        pem = rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n"
-        first = re.search(pem, bundle, re.S)
-        if first is not None:
-            scratch = Path(tempfile.mkdtemp(prefix="rcm-prefect-ca-"))
-            (scratch / "one-certificate.pem").write_bytes(first.group(0))
-    except OSError:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
-        scratch = None
-    if scratch is None:
-        yield
-        return
-    try:
-        cafile = str(scratch / "one-certificate.pem")
-        with temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: cafile}):
-            yield
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    pem = rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n"
+    first = re.search(pem, Path(certifi.where()).read_bytes(), re.S)
+    if first is None:
+        return None
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rcm-prefect-ca-")))
+    cafile = folder / "one-certificate.pem"
+    cafile.write_bytes(first.group(0))
+    return str(cafile)
 
 
 def _close_dbt_connections() -> None:
