@@ -223,3 +223,92 @@ stale_claims as (
 ),
 {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Bookkeeping of the models rebuilt by key from another incremental model (the encounter-
+    level models): each row stores, in `consumed_column`, the highest build_number of the
+    parent when the build that wrote the row read it. A night reads the parent's rows
+    written since (build_number above the highest value stored in {{ this }}).
+
+    `consumed_build(parent)`: the value to store, a scalar subquery.
+    `built_since_consumed(alias, parent, consumed_column)`: predicate on the parent's rows
+    (`alias`): written by a build this model has not read yet. Every row when the parent's
+    highest build is below the stored one (the parent was rebuilt with --full-refresh and
+    this model was not). `true` on a full build.
+
+    Exact because the parent's build numbers only grow and every build of this model
+    rebuilds whole each key it reads from the parent's current rows: reading a row twice
+    (e.g. when the rows that carried the highest stored value were all replaced) repeats
+    work, it changes nothing.
+-#}
+{% macro consumed_build(parent) -%}
+    (select coalesce(max(parent_builds.build_number), 0) from {{ parent }} as parent_builds)
+{%- endmacro %}
+
+{% macro built_since_consumed(alias, parent, consumed_column) -%}
+    {%- if is_incremental() -%}
+        {%- do require_incremental_columns([consumed_column]) -%}
+        {%- set consumed -%}
+            (select coalesce(max(consumed.{{ consumed_column }}), 0) from {{ this }} as consumed)
+        {%- endset -%}
+        (
+            {{ alias }}.build_number > {{ consumed }}
+            or {{ consumed_build(parent) }} < {{ consumed }}
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Incremental strategy `replace_keys` (config: incremental_strategy='replace_keys',
+    unique_key=<one column>, key_only_rows=<predicate>). Every key the night's rows carry is
+    replaced whole: the table's rows of the key are deleted, then the night's rows are
+    inserted except those matching `key_only_rows`, which only name a key to delete. For
+    grains below the key (encounter x code) where a key can lose all its rows: an encounter
+    whose new version documents no code, or is no longer coded. dbt's delete+insert cannot
+    do that: it deletes only keys that have a new row.
+-#}
+{% macro get_incremental_replace_keys_sql(arg_dict) -%}
+    {%- set key = arg_dict['unique_key'] -%}
+    {%- set key_only_rows = config.get('key_only_rows') -%}
+    {%- if key is not string or not key_only_rows -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'replace_keys' needs unique_key (one column) and key_only_rows"
+        ) }}
+    {%- endif -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ key }} in (
+        select night.{{ key }} from {{ arg_dict['temp_relation'] }} as night
+    );
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }}
+    from {{ arg_dict['temp_relation'] }}
+    where not ({{ key_only_rows }})
+{%- endmacro %}
+
+{#-
+    A version of what int_encounter_codes_compared reads from the code set: a hash of
+    stg_ref__icd10cm (code, billable flag, description, in code order) and of var
+    unspecified_dx_rule. Stored on every row, so a new ICD-10-CM release or another rule
+    rebuilds every row on the next run. A scalar subquery.
+-#}
+{% macro icd10cm_version() -%}
+    (
+        select
+            {{ dbt.hash(dbt.concat([
+                "'" ~ var('unspecified_dx_rule') ~ "'", "'#'",
+                "coalesce(" ~ dbt.listagg(
+                    dbt.concat([
+                        "coalesce(icd10cm_code, '')", "'|'",
+                        "coalesce(cast(is_billable as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(description, '')",
+                    ]),
+                    "';'",
+                    "order by icd10cm_code"
+                ) ~ ", '')",
+            ])) }}
+        from {{ ref('stg_ref__icd10cm') }}
+    )
+{%- endmacro %}

@@ -39,9 +39,17 @@ EARLIER_COPIES = [("era_2026-02-02_001.835", 3), ("era_2026-02-09_001.835", 4)]
 # dbt build without the data and unit tests: seeds and models
 MODELS_ONLY = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
 
+# the grain of the encounter x code models, as one key expression
+ENCOUNTER_CODE = "encounter_id || '|' || code_system || '|' || code"
+
 INCREMENTAL_MODELS = {
-    # model: (schema, key column, raw table it appends from, or None for a mart)
+    # model: (schema, key column or expression, raw table it appends from, or None)
     "stg_ehr__charges": ("staging", "charge_id", "charges"),
+    "stg_ehr__encounter_loads": ("staging", "load_id", None),
+    "stg_ehr__encounters": ("staging", "encounter_id", None),
+    "int_documented_codes_unnested": ("intermediate", ENCOUNTER_CODE, None),
+    "int_billed_codes_aggregated": ("intermediate", ENCOUNTER_CODE, None),
+    "int_encounter_codes_compared": ("intermediate", ENCOUNTER_CODE, None),
     "stg_era__claims": ("staging", "era_claim_id", "era_claims"),
     "stg_era__claim_adjustments": ("staging", "adjustment_id", "era_claim_adjustments"),
     "stg_era__service_lines": ("staging", "era_service_line_id", "era_service_lines"),
@@ -53,9 +61,26 @@ INCREMENTAL_MODELS = {
     "fct_service_lines": ("marts", "era_service_line_id", None),
     "fct_adjustments": ("marts", "adjustment_id", None),
 }
-# a column per model that nothing downstream of an untouched row reads: the marker
+# columns of the incremental models that record builds: which build wrote the row, and
+# the highest build of a parent it read (macros/incremental.sql, consumed_build)
+BOOKKEEPING_COLUMNS = {"build_number", "encounter_loads_build", "encounters_build", "charges_build"}
+# models whose build_number is the night of each row's load (load_id)
+NUMBERED_BY_LOAD = {
+    "stg_ehr__charges",
+    "stg_ehr__encounter_loads",
+    "stg_era__claims",
+    "stg_era__claim_adjustments",
+    "stg_era__service_lines",
+    "stg_era__line_adjustments",
+}
+# a column per model that nothing downstream of an untouched row reads: the marker (the
+# ledger stg_ehr__encounter_loads has none: its two columns are what it is read for)
 MARKER_COLUMNS = {
     "stg_ehr__charges": ("cdm_code", "'untouched'"),
+    "stg_ehr__encounters": ("source_line", "-999"),
+    "int_documented_codes_unnested": ("code_position", "-999"),
+    "int_billed_codes_aggregated": ("charge_lines", "-999"),
+    "int_encounter_codes_compared": ("is_correct", "null"),
     "stg_era__claims": ("facility_type_code", "'untouched'"),
     "stg_era__claim_adjustments": ("adjustment_quantity", "-999"),
     "stg_era__service_lines": ("line_control_number", "'untouched'"),
@@ -118,6 +143,59 @@ def _nights(generated: Path) -> list[list[Path]]:
     for name, days in EARLIER_COPIES:
         nights[2].append(_earlier_copy(generated / "remittances" / name, copies, days))
     return nights
+
+
+# new versions the last night brings of three encounters coded on the first night; dated
+# after every other version, so they are the latest
+NEW_VERSION_STAMP = "2026-12-31T00:00:00"
+
+
+def _new_versions(first_night: list[Path], folder: Path) -> tuple[Path, dict[str, str]]:
+    """An encounters file with new versions of three coded encounters of the first night:
+    one documents no code any more, one is no longer coded, one has another principal
+    diagnosis. Returns the file and {change: encounter_id}."""
+    import polars as pl
+
+    frames = [pl.read_csv(p, infer_schema=False) for p in first_night if "encounters" in p.name]
+    latest = pl.concat(frames).sort("updated_at").unique("encounter_id", keep="last")
+    coded = latest.filter(
+        pl.col("coded_at").is_not_null()
+        & pl.col("documented_dx_codes").is_not_null()
+        & pl.col("documented_px_codes").is_not_null()
+    ).sort("encounter_id")
+    rows = coded.head(3).to_dicts()
+    assert len(rows) == 3, "the first night has fewer than three coded encounters"
+    changes = {"no_codes": rows[0], "not_coded": rows[1], "recoded": rows[2]}
+    changes["no_codes"].update(documented_dx_codes=None, documented_px_codes=None)
+    changes["not_coded"].update(coded_at=None, final_billed_at=None)
+    dx = changes["recoded"]["documented_dx_codes"].split(";")
+    changes["recoded"]["documented_dx_codes"] = ";".join(["R69", *dx[1:]])
+    for row in changes.values():
+        row["updated_at"] = NEW_VERSION_STAMP
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "encounters_2026-02-28_901.csv"
+    pl.DataFrame(list(changes.values()), schema=latest.schema).write_csv(path)
+    return path, {change: row["encounter_id"] for change, row in changes.items()}
+
+
+def _encounter_rows(warehouse: Path, encounters: dict[str, str]) -> dict[str, tuple]:
+    """Per change: (documented codes, compared codes, principal documented dx) of its encounter."""
+    out = {}
+    for change, encounter_id in encounters.items():
+        out[change] = _query(
+            warehouse,
+            """
+            select
+                (select count(*) from intermediate.int_documented_codes_unnested
+                 where encounter_id = $1),
+                (select count(*) from intermediate.int_encounter_codes_compared
+                 where encounter_id = $1),
+                (select max(code) from intermediate.int_documented_codes_unnested
+                 where encounter_id = $1 and code_system = 'icd10cm' and code_position = 1)
+            """,
+            [encounter_id],
+        )[0]
+    return out
 
 
 def _load(files: list[Path], landing: Path, warehouse: Path, run_id: str) -> None:
@@ -193,15 +271,34 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
             [run_id],
         )
     }
+    charged_encounters = {
+        encounter_id
+        for (encounter_id,) in _query(
+            warehouse,
+            "select encounter_id from raw.charges where _load_id in "
+            "(select load_id from ops.load_manifest where load_run_id = ?)",
+            [run_id],
+        )
+    }
+    # models rebuilt by encounter: the encounters the night touches for each
+    by_encounter = {
+        "int_charges_lagged": changed_encounters,
+        "stg_ehr__encounters": changed_encounters,
+        "int_documented_codes_unnested": changed_encounters,
+        "int_billed_codes_aggregated": charged_encounters,
+        "int_encounter_codes_compared": changed_encounters | charged_encounters,
+    }
     planted: dict[str, tuple[str, object]] = {}
     statements = []
     for model, (schema, key, _) in INCREMENTAL_MODELS.items():
+        if model not in MARKER_COLUMNS:
+            continue
         column, marker = MARKER_COLUMNS[model]
         if model.startswith(BY_REMITTANCE_CLAIM):
             scope = "era_claim_id"
         elif model == "int_payments_allocated":
             scope = "claim_id"
-        elif model == "int_charges_lagged":
+        elif model in by_encounter:
             scope = "encounter_id"
         else:
             scope = "null"
@@ -211,8 +308,8 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
         for row_key, original, scope_id in candidates:
             if model == "int_payments_allocated":
                 untouched = scope_id not in touched
-            elif model == "int_charges_lagged":
-                untouched = scope_id not in changed_encounters
+            elif model in by_encounter:
+                untouched = scope_id not in by_encounter[model]
             else:
                 untouched = scope_id is None or claim_of.get(scope_id) not in touched
             if untouched:
@@ -231,7 +328,7 @@ def _markers_kept(warehouse: Path, planted: dict[str, tuple[str, object]]) -> di
     for model, (row_key, _) in planted.items():
         schema, key, _ = INCREMENTAL_MODELS[model]
         column, marker = MARKER_COLUMNS[model]
-        sql = f"select {column} = {marker} from {schema}.{model} where {key} = ?"
+        sql = f"select {column} is not distinct from {marker} from {schema}.{model} where {key} = ?"
         (value,) = _query(warehouse, sql, [row_key])[0]
         kept[model] = value
     return kept
@@ -339,7 +436,10 @@ def nights(tmp_path_factory):
     (generated / "truth.json").unlink()
     landing, warehouse, work = tmp / "landing", tmp / "warehouse.duckdb", tmp / "dbt"
     record: dict = {"planted": {}, "kept": {}, "new_rows": {}, "compiled": {}}
-    for number, files in enumerate(_nights(generated), start=1):
+    nights = _nights(generated)
+    versions, record["new_versions"] = _new_versions(nights[0], tmp / "versions" / "encounters")
+    nights[2].append(versions)
+    for number, files in enumerate(nights, start=1):
         run_id = f"night{number}"
         _load(files, landing, warehouse, run_id)
         planted: dict = {}
@@ -347,6 +447,7 @@ def nights(tmp_path_factory):
             planted = _plant_markers(warehouse, run_id)
         if number == 3:
             record["context_before"] = _context(warehouse)
+            record["versions_before"] = _encounter_rows(warehouse, record["new_versions"])
             # the claims of the planted markers stay untouched by the corruption below
             avoid = {
                 claim
@@ -377,6 +478,7 @@ def nights(tmp_path_factory):
                 # build; rebuild them from the restored rows, as the next night would
                 dbt_invoke(["run", "--select", "config.materialized:table"], warehouse, work)
     record["context_after"] = _context(warehouse)
+    record["versions_after"] = _encounter_rows(warehouse, record["new_versions"])
     full = tmp / "full_refresh.duckdb"
     shutil.copy(warehouse, full)
     dbt_invoke([*MODELS_ONLY, "--full-refresh"], full, tmp / "dbt_full")
@@ -408,8 +510,13 @@ def test_incremental_equals_full_refresh_row_for_row(nights):
         for schema, name in tables:
             a, b = f"incremental.{schema}.{name}", f"full_refresh.{schema}.{name}"
             if name in INCREMENTAL_MODELS:
-                # which build wrote a row differs by design (test_build_numbers_count_nights)
-                a, b = (f"(select * exclude (build_number) from {t})" for t in (a, b))
+                # which build wrote a row, and which builds of its parents it read, differ
+                # by design (test_build_numbers_count_nights)
+                columns = {
+                    c for (c,) in con.execute(f"select column_name from (describe {a})").fetchall()
+                }
+                bookkeeping = ", ".join(sorted(columns & BOOKKEEPING_COLUMNS))
+                a, b = (f"(select * exclude ({bookkeeping}) from {t})" for t in (a, b))
             (rows_a,) = con.execute(f"select count(*) from {a}").fetchall()[0]
             (only_a,) = con.execute(
                 f"select count(*) from (select * from {a} except all select * from {b})"
@@ -456,16 +563,29 @@ def test_late_arrivals_changed_context_of_existing_rows(nights):
     assert not [k for k, v in after.items() if v[0] == "STALE"]
 
 
+def test_new_encounter_versions_replace_their_rows(nights):
+    """The scenario really exercises encounters losing rows (else the comparison with a
+    full refresh is weak): before the last night each of the three encounters has
+    documented and compared codes; after it, the one documenting no code has no documented
+    rows, the one no longer coded no compared rows, and the recoded one R69 as principal."""
+    _, _, record = nights
+    before, after = record["versions_before"], record["versions_after"]
+    assert all(documented > 0 and compared > 0 for documented, compared, _ in before.values())
+    assert after["no_codes"][0] == 0 and after["no_codes"][1] > 0  # billed, not documented
+    assert after["not_coded"][0] == before["not_coded"][0] and after["not_coded"][1] == 0
+    assert before["recoded"][2] != "R69" and after["recoded"][2] == "R69"
+
+
 def test_build_numbers_count_nights(nights):
     """Every row carries the build that wrote it: 1 after a full refresh; after three nights
     the append-only staging tables hold each night's loads under that night's number."""
     incremental, full, _ = nights
-    for model, (schema, _, raw_table) in INCREMENTAL_MODELS.items():
+    for model, (schema, _, _) in INCREMENTAL_MODELS.items():
         table = f"{schema}.{model}"
         assert _query(full, f"select distinct build_number from {table}") == [(1,)], model
         numbers = {n for (n,) in _query(incremental, f"select distinct build_number from {table}")}
         assert 3 in numbers and numbers <= {1, 2, 3}, (model, numbers)
-        if raw_table is not None:
+        if model in NUMBERED_BY_LOAD:
             (wrong,) = _query(
                 incremental,
                 f"select count(*) from {table} where build_number is distinct from "

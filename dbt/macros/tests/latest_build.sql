@@ -101,3 +101,35 @@ left join parents
 where parents.to_field is null
 
 {% endtest %}
+
+{#-
+    The combination of columns is unique over the whole table (the model's grain; nulls
+    count as a value, as unique_combination_of_columns); checked for the combinations the
+    latest build wrote. A repeated combination shares its first column with a row the
+    latest build wrote, so only the rows with those first-column values (and null ones)
+    are grouped (at 1M encounters: the night's encounters instead of every encounter's
+    codes).
+
+        data_tests:
+          - unique_combination_in_latest_build:
+              arguments:
+                combination_of_columns: [encounter_id, code_system, code]
+-#}
+{% test unique_combination_in_latest_build(model, combination_of_columns) %}
+
+{%- set first_column = combination_of_columns[0] %}
+select
+    {{ combination_of_columns | join(',\n    ') }},
+    count(*) as duplicate_rows
+from {{ model }}
+{%- if not latest_build_is_whole_table(model) %}
+where {{ first_column }} is null
+    or {{ first_column }} in (
+        select latest_build.{{ first_column }}
+        from {{ latest_build_rows(model) }} as latest_build
+    )
+{%- endif %}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+
+{% endtest %}

@@ -2,12 +2,43 @@
 -- ICD-10-CM codes from billed_dx_codes, CPT/HCPCS from hcpcs_code. A code counts as
 -- billed (is_billed) when the lines carrying it sum to a positive charge, so a line fully
 -- reversed by a credit is not billed. A code listed twice on one line counts once there.
+--
+-- Incremental (delete+insert on encounter_id; see dbt/README.md): a night aggregates again
+-- every line of each encounter that gained lines in stg_ehr__charges since this table read
+-- it (column charges_build). Charge lines are append-only (encounter_id required by the
+-- loader), so an encounter's codes only grow and each rebuilt encounter has rows.
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
-with charges as (
+with all_charges as (
 
     select * from {{ ref('stg_ehr__charges') }}
 
 ),
+
+{% if is_incremental() -%}
+charges as (
+
+    select *
+    from all_charges
+    where all_charges.encounter_id in (
+        select new_charges.encounter_id
+        from all_charges as new_charges
+        where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
+    )
+
+),
+{%- else -%}
+charges as (
+
+    select * from all_charges
+
+),
+{%- endif %}
 
 line_dx_codes as (
 
@@ -61,4 +92,8 @@ aggregated as (
 
 )
 
-select * from aggregated
+select
+    aggregated.*,
+    {{ consumed_build(ref('stg_ehr__charges')) }} as charges_build,
+    {{ next_build_number() }} as build_number
+from aggregated

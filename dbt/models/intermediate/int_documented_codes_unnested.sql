@@ -2,10 +2,30 @@
 -- ICD-10-CM from documented_dx_codes, CPT/HCPCS from documented_px_codes (latest encounter
 -- version). code_position is the first position of the code in its list (1 = principal
 -- diagnosis for ICD-10-CM).
+--
+-- Incremental (replace_keys on encounter_id; see dbt/README.md): a night rebuilds the
+-- encounters whose version stg_ehr__encounters wrote since this table read it (column
+-- encounters_build), each whole: its rows are deleted, even when the new version documents
+-- no code (a key-only row, code null, names it), and its codes inserted.
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='replace_keys',
+    key_only_rows='code is null',
+    on_schema_change='fail'
+) }}
 
-with encounters as (
+with all_encounters as (
 
     select * from {{ ref('stg_ehr__encounters') }}
+
+),
+
+encounters as (
+
+    select *
+    from all_encounters
+    where {{ built_since_consumed('all_encounters', ref('stg_ehr__encounters'), 'encounters_build') }}
 
 ),
 
@@ -50,6 +70,33 @@ deduplicated as (
     where code is not null
     group by encounter_id, code_system, code
 
-)
+),
 
-select * from deduplicated
+{% if is_incremental() -%}
+with_key_only_rows as (
+
+    select * from deduplicated
+
+    union all
+
+    select
+        encounters.encounter_id,
+        cast(null as {{ dbt.type_string() }}) as code_system,
+        cast(null as {{ dbt.type_string() }}) as code,
+        cast(null as {{ dbt.type_bigint() }}) as code_position
+    from encounters
+
+)
+{%- else -%}
+with_key_only_rows as (
+
+    select * from deduplicated
+
+)
+{%- endif %}
+
+select
+    with_key_only_rows.*,
+    {{ consumed_build(ref('stg_ehr__encounters')) }} as encounters_build,
+    {{ next_build_number() }} as build_number
+from with_key_only_rows

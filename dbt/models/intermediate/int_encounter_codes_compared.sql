@@ -13,25 +13,101 @@
         ~ unspecified_rule ~ "'"
     ) }}
 {%- endif %}
+{#-
+    Incremental (replace_keys on encounter_id; see dbt/README.md): a night compares again
+    each encounter whose version stg_ehr__encounters wrote, or that gained charge lines in
+    stg_ehr__charges, since this table read them (columns encounters_build, charges_build);
+    every encounter when the code set or the rule changed (icd10cm_version). A rebuilt
+    encounter's rows are deleted first, also when it has none now (no longer coded: a
+    key-only row, code null, names it).
+#}
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='replace_keys',
+    key_only_rows='code is null',
+    on_schema_change='fail'
+) }}
 
-with encounters as (
+with all_encounters as (
 
     select * from {{ ref('stg_ehr__encounters') }}
 
 ),
 
-billed_codes as (
+all_billed_codes as (
 
     select * from {{ ref('int_billed_codes_aggregated') }}
     where is_billed
 
 ),
 
-documented_codes as (
+all_documented_codes as (
 
     select * from {{ ref('int_documented_codes_unnested') }}
 
 ),
+
+{% if is_incremental() -%}
+changed_encounters as (
+
+    select all_encounters.encounter_id
+    from all_encounters
+    where {{ built_since_consumed('all_encounters', ref('stg_ehr__encounters'), 'encounters_build') }}
+        or {{ any_row_of_other_version('icd10cm_version', icd10cm_version()) }}
+
+    union
+
+    select new_charges.encounter_id
+    from {{ ref('stg_ehr__charges') }} as new_charges
+    where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
+
+),
+
+encounters as (
+
+    select *
+    from all_encounters
+    where all_encounters.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
+
+),
+
+billed_codes as (
+
+    select *
+    from all_billed_codes
+    where all_billed_codes.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
+
+),
+
+documented_codes as (
+
+    select *
+    from all_documented_codes
+    where all_documented_codes.encounter_id in (
+        select changed_encounters.encounter_id from changed_encounters
+    )
+
+),
+{%- else -%}
+encounters as (
+
+    select * from all_encounters
+
+),
+
+billed_codes as (
+
+    select * from all_billed_codes
+
+),
+
+documented_codes as (
+
+    select * from all_documented_codes
+
+),
+{%- endif %}
 
 icd10cm as (
 
@@ -101,6 +177,39 @@ final as (
         is_billed and is_documented and is_valid as is_correct
     from validated
 
-)
+),
 
-select * from final
+{% if is_incremental() -%}
+with_key_only_rows as (
+
+    select * from final
+
+    union all
+
+    select
+        encounters.encounter_id,
+        cast(null as {{ dbt.type_string() }}) as code_system,
+        cast(null as {{ dbt.type_string() }}) as code,
+        cast(null as {{ dbt.type_boolean() }}) as is_billed,
+        cast(null as {{ dbt.type_boolean() }}) as is_documented,
+        cast(null as {{ dbt.type_boolean() }}) as is_valid,
+        cast(null as {{ dbt.type_boolean() }}) as is_unspecified,
+        cast(null as {{ dbt.type_boolean() }}) as is_correct
+    from encounters
+
+)
+{%- else -%}
+with_key_only_rows as (
+
+    select * from final
+
+)
+{%- endif %}
+
+select
+    with_key_only_rows.*,
+    {{ consumed_build(ref('stg_ehr__encounters')) }} as encounters_build,
+    {{ consumed_build(ref('stg_ehr__charges')) }} as charges_build,
+    {{ icd10cm_version() }} as icd10cm_version,
+    {{ next_build_number() }} as build_number
+from with_key_only_rows

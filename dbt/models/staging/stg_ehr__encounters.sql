@@ -1,16 +1,37 @@
 -- One row per encounter: the latest version (newest updated_at wins). The loader keeps one
 -- row per encounter_id + updated_at (a later conflicting row is quarantined); any remaining
 -- tie is broken like raw.encounters_latest (first load, first row). Codes are normalized
--- (upper case, no dots). A table rebuilt every night: a new version replaces an old one, so
--- this is not append-shaped (see dbt/README.md, "Incremental models"); not a view, because
--- half the project reads it and the dedup, the code normalization and the patient key
--- would be recomputed by each reader.
+-- (upper case, no dots). A table, not a view: half the project reads it, and the dedup,
+-- the code normalization and the patient key would be recomputed by each reader.
+--
+-- Incremental (delete+insert on encounter_id; see dbt/README.md): a night reads the raw
+-- rows of the loads it has not read yet (ledger stg_ehr__encounter_loads, column
+-- encounter_loads_build), and for each encounter they bring keeps the latest of those rows
+-- and the version already in the table. The order is total, so that is the latest version
+-- over all loads, as a full build picks it.
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail'
+) }}
 
-{{ config(materialized='table') }}
+with loads as (
 
-with source as (
+    select * from {{ ref('stg_ehr__encounter_loads') }}
+
+),
+
+source as (
 
     select * from {{ source('raw', 'encounters') }}
+    {%- if is_incremental() %}
+    where _load_id in (
+        select loads.load_id
+        from loads
+        where {{ built_since_consumed('loads', ref('stg_ehr__encounter_loads'), 'encounter_loads_build') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -44,14 +65,41 @@ renamed as (
 
 ),
 
+{% if is_incremental() -%}
+{#- the versions in the table of the encounters the new loads bring, same columns -#}
+{%- set version_columns = adapter.get_columns_in_relation(this)
+    | map(attribute='name') | reject('in', ['build_number', 'encounter_loads_build']) | list -%}
+candidates as (
+
+    select * from renamed
+
+    union all
+
+    select {{ version_columns | join(', ') }}
+    from {{ this }} as built
+    where built.encounter_id in (select renamed.encounter_id from renamed)
+
+),
+{%- else -%}
+candidates as (
+
+    select * from renamed
+
+),
+{%- endif %}
+
 latest_version as (
 
     {{ deduplicate(
-        'renamed',
+        'candidates',
         'encounter_id',
         'updated_at desc, load_id asc, source_row_number asc'
     ) }}
 
 )
 
-select * from latest_version
+select
+    latest_version.*,
+    {{ consumed_build(ref('stg_ehr__encounter_loads')) }} as encounter_loads_build,
+    {{ next_build_number() }} as build_number
+from latest_version
