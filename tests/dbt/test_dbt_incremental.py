@@ -372,8 +372,9 @@ def _make_stale(
     """Corrupt the stored context of two untouched claims, as an out-of-date build would
     leave it: the night must rebuild them (facility, carc_categories_version). Likewise an
     untouched line's encounter context in int_charges_lagged, an untouched claim's net paid in
-    int_payments_allocated, and the cost inputs' version of one int_charges_costed row (the
-    night must then cost every line again, the planted marker included)."""
+    int_payments_allocated, the cost inputs' version of one int_charges_costed row (the
+    night must then cost every line again, the planted marker included), and the code-set
+    version of one int_encounter_codes_compared row (every encounter compared again)."""
     touched = _touched_claims(warehouse, run_id)
     rows = _query(
         warehouse,
@@ -410,6 +411,10 @@ def _make_stale(
             ("update intermediate.int_charges_costed set charge_costing_version = 'old', "
              "cost_amount = -1 where charge_id = (select max(charge_id) "
              "from intermediate.int_charges_costed)", []),
+            ("update intermediate.int_encounter_codes_compared set icd10cm_version = 'old', "
+             f"is_unspecified = not is_unspecified where {ENCOUNTER_CODE} = (select "
+             f"max({ENCOUNTER_CODE}) from intermediate.int_encounter_codes_compared "
+             f"where {ENCOUNTER_CODE} <> ?)", [planted["int_encounter_codes_compared"][0]]),
         ],
     )  # fmt: skip
     return stale
@@ -548,6 +553,8 @@ def test_nights_ran_incrementally(nights):
         # row carried another cost-input version, so every line was costed again
         kept = dict(record["kept"][run_id])
         assert kept.pop("int_charges_costed") is (run_id == "night2"), run_id
+        # likewise one int_encounter_codes_compared row carried another code-set version
+        assert kept.pop("int_encounter_codes_compared") is (run_id == "night2"), run_id
         assert all(kept.values()), kept
 
 
