@@ -289,6 +289,26 @@ stale_claims as (
 {%- endmacro %}
 
 {#-
+    On an incremental run of a replace_keys model: `union all` one key-only row per row of
+    `keys_relation` (its `key`; the other columns, `null_columns` as (name, type) pairs,
+    null), so each of those keys is replaced even when it has no rows now. Nothing on a
+    full build. Goes after the select of the model's rows.
+-#}
+{% macro union_key_only_rows(keys_relation, key, null_columns) -%}
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        {{ keys_relation }}.{{ key }}
+        {%- for name, type in null_columns %},
+        cast(null as {{ type }}) as {{ name }}
+        {%- endfor %}
+    from {{ keys_relation }}
+    {%- endif %}
+{%- endmacro %}
+
+{#-
     A version of what int_encounter_codes_compared reads from the code set: a hash of
     stg_ref__icd10cm (code, billable flag, description, in code order) and of var
     unspecified_dx_rule. Stored on every row, so a new ICD-10-CM release or another rule

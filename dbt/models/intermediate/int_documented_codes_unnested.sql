@@ -72,28 +72,16 @@ deduplicated as (
 
 ),
 
-{% if is_incremental() -%}
 with_key_only_rows as (
 
     select * from deduplicated
-
-    union all
-
-    select
-        encounters.encounter_id,
-        cast(null as {{ dbt.type_string() }}) as code_system,
-        cast(null as {{ dbt.type_string() }}) as code,
-        cast(null as {{ dbt.type_bigint() }}) as code_position
-    from encounters
+    {{- union_key_only_rows('encounters', 'encounter_id', [
+        ('code_system', dbt.type_string()),
+        ('code', dbt.type_string()),
+        ('code_position', dbt.type_bigint()),
+    ]) }}
 
 )
-{%- else -%}
-with_key_only_rows as (
-
-    select * from deduplicated
-
-)
-{%- endif %}
 
 select
     with_key_only_rows.*,

@@ -179,32 +179,20 @@ final as (
 
 ),
 
-{% if is_incremental() -%}
 with_key_only_rows as (
 
     select * from final
-
-    union all
-
-    select
-        encounters.encounter_id,
-        cast(null as {{ dbt.type_string() }}) as code_system,
-        cast(null as {{ dbt.type_string() }}) as code,
-        cast(null as {{ dbt.type_boolean() }}) as is_billed,
-        cast(null as {{ dbt.type_boolean() }}) as is_documented,
-        cast(null as {{ dbt.type_boolean() }}) as is_valid,
-        cast(null as {{ dbt.type_boolean() }}) as is_unspecified,
-        cast(null as {{ dbt.type_boolean() }}) as is_correct
-    from encounters
+    {{- union_key_only_rows('encounters', 'encounter_id', [
+        ('code_system', dbt.type_string()),
+        ('code', dbt.type_string()),
+        ('is_billed', dbt.type_boolean()),
+        ('is_documented', dbt.type_boolean()),
+        ('is_valid', dbt.type_boolean()),
+        ('is_unspecified', dbt.type_boolean()),
+        ('is_correct', dbt.type_boolean()),
+    ]) }}
 
 )
-{%- else -%}
-with_key_only_rows as (
-
-    select * from final
-
-)
-{%- endif %}
 
 select
     with_key_only_rows.*,
