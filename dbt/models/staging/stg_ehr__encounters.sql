@@ -66,12 +66,13 @@ renamed as (
 ),
 
 {% if is_incremental() -%}
-{#- the versions in the table of the encounters the new loads bring, same columns -#}
+{#- the new rows and the versions in the table of the encounters they bring, by name -#}
 {%- set version_columns = adapter.get_columns_in_relation(this)
     | map(attribute='name') | reject('in', ['build_number', 'encounter_loads_build']) | list -%}
 candidates as (
 
-    select * from renamed
+    select {{ version_columns | join(', ') }}
+    from renamed
 
     union all
 
