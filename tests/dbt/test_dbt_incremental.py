@@ -602,7 +602,11 @@ def test_build_numbers_count_nights(nights):
 
 
 def _failing_key_tests(warehouse: Path, workdir: Path, whole_tables: bool = False) -> list[str]:
-    args = ["test", "--select", "stg_ehr__charges stg_era__line_adjustments"]
+    args = [
+        "test",
+        "--select",
+        "stg_ehr__charges stg_era__line_adjustments int_documented_codes_unnested",
+    ]
     if whole_tables:
         args += ["--vars", "{data_tests_whole_tables: true}"]
     result = dbt_invoke(args, warehouse, workdir, expect_success=False)
@@ -615,10 +619,11 @@ def _failing_key_tests(warehouse: Path, workdir: Path, whole_tables: bool = Fals
 def test_key_tests_check_the_latest_build_against_the_whole_table(
     nights, tmp_path, written_by_build
 ):
-    """A repeated charge_id and an adjustment of an unknown service line: written by the
-    latest build (3) they fail the nightly's key tests, even though the repeated charge's
-    first copy is an old row; written by an earlier build (1) they are out of the tests'
-    scope (that build passed them), and only the whole-table check sees them."""
+    """A repeated charge_id, an adjustment of an unknown service line and a repeated
+    encounter x code: written by the latest build (3) they fail the nightly's key tests,
+    even though the repeated rows' first copies are old rows; written by an earlier build
+    (1) they are out of the tests' scope (that build passed them), and only the whole-table
+    check sees them."""
     incremental, _, _ = nights
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(incremental, warehouse)
@@ -632,11 +637,16 @@ def test_key_tests_check_the_latest_build_against_the_whole_table(
              "'planted-orphan' as adjustment_id, 'no-such-line' as era_service_line_id, "
              "? as build_number) from staging.stg_era__line_adjustments limit 1",
              [written_by_build]),
+            ("insert into intermediate.int_documented_codes_unnested select * replace "
+             "(? as build_number) from intermediate.int_documented_codes_unnested "
+             "where build_number = 1 limit 1", [written_by_build]),
         ],
     )  # fmt: skip
     both = [
         "relationships_in_latest_build_stg_era__line_adjustments_era_service_line_id"
         "__era_service_line_id",
+        "unique_combination_in_latest_build_int_documented_codes_unnested_encounter_id"
+        "__code_system__code",
         "unique_in_latest_build_stg_ehr__charges_charge_id",
     ]
     nightly = _failing_key_tests(warehouse, tmp_path / "dbt")
