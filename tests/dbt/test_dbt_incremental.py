@@ -605,7 +605,8 @@ def _failing_key_tests(warehouse: Path, workdir: Path, whole_tables: bool = Fals
     args = [
         "test",
         "--select",
-        "stg_ehr__charges stg_era__line_adjustments int_documented_codes_unnested",
+        "stg_ehr__charges stg_era__line_adjustments stg_era__service_lines "
+        "int_documented_codes_unnested",
     ]
     if whole_tables:
         args += ["--vars", "{data_tests_whole_tables: true}"]
@@ -619,11 +620,11 @@ def _failing_key_tests(warehouse: Path, workdir: Path, whole_tables: bool = Fals
 def test_key_tests_check_the_latest_build_against_the_whole_table(
     nights, tmp_path, written_by_build
 ):
-    """A repeated charge_id, an adjustment of an unknown service line and a repeated
-    encounter x code: written by the latest build (3) they fail the nightly's key tests,
-    even though the repeated rows' first copies are old rows; written by an earlier build
-    (1) they are out of the tests' scope (that build passed them), and only the whole-table
-    check sees them."""
+    """A repeated charge_id, an adjustment of an unknown service line, a repeated
+    encounter x code and an unbalanced service line: written by the latest build (3) they
+    fail the nightly's key and balance tests, even though the repeated rows' first copies
+    are old rows; written by an earlier build (1) they are out of the tests' scope (that
+    build passed them), and only the whole-table check sees them."""
     incremental, _, _ = nights
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(incremental, warehouse)
@@ -640,11 +641,18 @@ def test_key_tests_check_the_latest_build_against_the_whole_table(
             ("insert into intermediate.int_documented_codes_unnested select * replace "
              "(? as build_number) from intermediate.int_documented_codes_unnested "
              "where build_number = 1 limit 1", [written_by_build]),
+            # no adjustments and paid one more than charged: line charge - 0 <> line paid
+            ("insert into staging.stg_era__service_lines select * replace ("
+             "'planted-unbalanced' as era_service_line_id, "
+             "line_charge_amount + 1 as line_paid_amount, ? as build_number) "
+             "from staging.stg_era__service_lines where is_balanced limit 1",
+             [written_by_build]),
         ],
     )  # fmt: skip
     both = [
         "relationships_in_latest_build_stg_era__line_adjustments_era_service_line_id"
         "__era_service_line_id",
+        "remittance_balances_stg_era__service_lines_adjustment_amount",
         "unique_combination_in_latest_build_int_documented_codes_unnested_encounter_id"
         "__code_system__code",
         "unique_in_latest_build_stg_ehr__charges_charge_id",
@@ -652,3 +660,21 @@ def test_key_tests_check_the_latest_build_against_the_whole_table(
     nightly = _failing_key_tests(warehouse, tmp_path / "dbt")
     assert nightly == (both if written_by_build == 3 else [])
     assert _failing_key_tests(warehouse, tmp_path / "dbt", whole_tables=True) == both
+
+
+@pytest.mark.parametrize("severity", ["error", "warn"])
+def test_balance_tests_read_the_latest_build_only_with_severity_error(nights, tmp_path, severity):
+    """The 835 balance tests look at the latest build's lines and claims when a failure
+    stops the night (severity error); as warnings they read every row each night, so an
+    unbalanced remittance stays reported."""
+    incremental, _, _ = nights
+    workdir = tmp_path / "dbt"
+    dbt_invoke(
+        ["compile", "--select", "test_name:remittance_balances",
+         "--vars", f"{{era_balance_severity: {severity}}}"],
+        incremental, workdir,
+    )  # fmt: skip
+    compiled = [p.read_text() for p in (workdir / "target" / "compiled").rglob("*.sql")]
+    assert len(compiled) == 2
+    scoped = ["max(build_number)" in sql for sql in compiled]
+    assert scoped == [severity == "error"] * 2

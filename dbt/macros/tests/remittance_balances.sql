@@ -5,6 +5,16 @@
     adjustments = line paid) and claims (claim charge - claim and line adjustments = claim
     paid). Fails on each unbalanced row.
 
+    `row_filter`: a condition on the rows checked (alias model_rows). Not dbt's `where`
+    config, which would hand the test a subquery instead of the model's relation.
+
+    `latest_build_only`: check only the rows the latest build of `model` wrote (column
+    build_number, macros/tests/latest_build.sql), when the test's severity is error. Exact
+    for the 835 staging tables: lines and claims are append-only and their adjustments
+    arrive in the same file, so a row's balance is fixed when it is written and every
+    earlier build passed the test. With severity warn the whole table is read every night
+    (a warned row stays reported), as with var data_tests_whole_tables.
+
         data_tests:
           - remittance_balances:
               arguments:
@@ -22,14 +32,19 @@
     adjustments_model,
     adjustment_column='adjustment_amount',
     adjustments_key_column=none,
-    where=none,
-    tolerance=0
+    row_filter=none,
+    tolerance=0,
+    latest_build_only=false
 ) %}
 {%- set adjustments_key = adjustments_key_column or key_column -%}
+{%- set scoped = latest_build_only
+    and (config.get('severity') or 'error') | lower == 'error'
+    and not latest_build_is_whole_table(model) -%}
 
 with model_rows as (
 
-    select * from {{ model }}
+    select *
+    from {% if scoped %}{{ latest_build_rows(model) }} as latest_build{% else %}{{ model }}{% endif %}
 
 ),
 
@@ -38,6 +53,9 @@ adjustment_totals as (
         {{ adjustments_key }} as balance_key,
         sum({{ adjustment_column }}) as adjustment_total
     from {{ adjustments_model }}
+    {%- if scoped %}
+    where {{ adjustments_key }} in (select model_rows.{{ key_column }} from model_rows)
+    {%- endif %}
     group by {{ adjustments_key }}
 ),
 
@@ -50,7 +68,7 @@ checked as (
     from model_rows
     left join adjustment_totals
         on model_rows.{{ key_column }} = adjustment_totals.balance_key
-    {% if where %}where {{ where }}{% endif %}
+    {% if row_filter %}where {{ row_filter }}{% endif %}
 )
 
 select *
