@@ -48,7 +48,8 @@ from rcm.load.readers import ident
 #: `scratch` database of rcm.load.warehouse.connect, so never written to the warehouse file);
 #: the hook gets the claims table, the suite finds the siblings by prefix
 STAGE_PREFIX = "scratch.load_batch_era_"
-HOOK_TABLE = STAGE_PREFIX + "claims"
+VALIDATED = "claims"  # the table the suite validates (its siblings: SIBLING_COLUMNS)
+HOOK_TABLE = STAGE_PREFIX + VALIDATED
 FINDINGS = "findings"
 
 
@@ -112,13 +113,13 @@ def _stage(con: duckdb.DuckDBPyConnection, frames: dict[str, Any]) -> list[str]:
     """Committed copies of the file's tables for the hook (GX reads them on other cursors):
     the claims table whole (the batch the suite validates), of the siblings only the columns
     the suite reads (`SIBLING_COLUMNS`; service and adjustment lines are most of the rows)."""
-    from expectations.remittances import SIBLING_COLUMNS
+    from expectations.remittances import SIBLING_COLUMNS  # here: that module imports GX
 
     staged = []
     for name, frame in frames.items():
         if name in SIBLING_COLUMNS:
             frame = frame.select(SIBLING_COLUMNS[name])
-        elif name != "claims":  # remarks, findings: the suite reads neither
+        elif name != VALIDATED:  # remarks, findings: the suite reads neither
             continue
         table = STAGE_PREFIX + name
         con.register("_era_frame", frame)

@@ -666,15 +666,32 @@ def test_key_tests_check_the_latest_build_against_the_whole_table(
 def test_balance_tests_read_the_latest_build_only_with_severity_error(nights, tmp_path, severity):
     """The 835 balance tests look at the latest build's lines and claims when a failure
     stops the night (severity error); as warnings they read every row each night, so an
-    unbalanced remittance stays reported."""
+    unbalanced remittance stays reported: an unbalanced line written by an earlier build is
+    out of scope with severity error and still reported with severity warn."""
     incremental, _, _ = nights
-    workdir = tmp_path / "dbt"
-    dbt_invoke(
-        ["compile", "--select", "test_name:remittance_balances",
-         "--vars", f"{{era_balance_severity: {severity}}}"],
-        incremental, workdir,
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(incremental, warehouse)
+    _execute(
+        warehouse,
+        [
+            ("insert into staging.stg_era__service_lines select * replace ("
+             "'planted-unbalanced' as era_service_line_id, "
+             "line_charge_amount + 1 as line_paid_amount, 1 as build_number) "
+             "from staging.stg_era__service_lines where is_balanced limit 1", []),
+        ],
     )  # fmt: skip
-    compiled = [p.read_text() for p in (workdir / "target" / "compiled").rglob("*.sql")]
-    assert len(compiled) == 2
-    scoped = ["max(build_number)" in sql for sql in compiled]
-    assert scoped == [severity == "error"] * 2
+    result = dbt_invoke(
+        ["test", "--select", "test_name:remittance_balances",
+         "--vars", f"{{era_balance_severity: {severity}}}"],
+        warehouse, tmp_path / "dbt", expect_success=False,
+    )  # fmt: skip
+    statuses = sorted(
+        (r.node.name.split("_adjustment_amount")[0], str(r.status), r.failures)
+        for r in result.result.results
+    )
+    line_test = "remittance_balances_stg_era__service_lines"
+    claim_test = "remittance_balances_stg_era__claims"
+    if severity == "error":
+        assert statuses == [(claim_test, "pass", 0), (line_test, "pass", 0)]
+    else:
+        assert statuses == [(claim_test, "pass", 0), (line_test, "warn", 1)]
