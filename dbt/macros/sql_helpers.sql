@@ -11,7 +11,11 @@
 
 {#- Money: decimal(18,2). -#}
 {% macro money(expression) -%}
-    cast({{ expression }} as decimal(18, 2))
+    cast({{ expression }} as {{ type_money() }})
+{%- endmacro %}
+
+{% macro type_money() -%}
+    decimal(18, 2)
 {%- endmacro %}
 
 {#- A double-precision float (dbt.type_float() is a 4-byte FLOAT on DuckDB: too coarse). -#}

@@ -41,6 +41,10 @@ MODELS_ONLY = ["build", "--exclude-resource-type", "test", "--exclude-resource-t
 
 # the grain of the encounter x code models, as one key expression
 ENCOUNTER_CODE = "encounter_id || '|' || code_system || '|' || code"
+# the grain of int_documentation_gaps_identified (one row per gap occurrence)
+GAP = " || '|' || ".join(
+    ["gap_type", "encounter_id", "coalesce(charge_id, '')", "coalesce(code, '')"]
+)
 
 INCREMENTAL_MODELS = {
     # model: (schema, key column or expression, raw table it appends from, or None)
@@ -50,6 +54,7 @@ INCREMENTAL_MODELS = {
     "int_documented_codes_unnested": ("intermediate", ENCOUNTER_CODE, None),
     "int_billed_codes_aggregated": ("intermediate", ENCOUNTER_CODE, None),
     "int_encounter_codes_compared": ("intermediate", ENCOUNTER_CODE, None),
+    "int_documentation_gaps_identified": ("intermediate", GAP, None),
     "stg_era__claims": ("staging", "era_claim_id", "era_claims"),
     "stg_era__claim_adjustments": ("staging", "adjustment_id", "era_claim_adjustments"),
     "stg_era__service_lines": ("staging", "era_service_line_id", "era_service_lines"),
@@ -63,7 +68,13 @@ INCREMENTAL_MODELS = {
 }
 # columns of the incremental models that record builds: which build wrote the row, and
 # the highest build of a parent it read (macros/incremental.sql, consumed_build)
-BOOKKEEPING_COLUMNS = {"build_number", "encounter_loads_build", "encounters_build", "charges_build"}
+BOOKKEEPING_COLUMNS = {
+    "build_number",
+    "encounter_loads_build",
+    "encounters_build",
+    "charges_build",
+    "lagged_charges_build",
+}
 # models whose build_number is the night of each row's load (load_id)
 NUMBERED_BY_LOAD = {
     "stg_ehr__charges",
@@ -81,6 +92,7 @@ MARKER_COLUMNS = {
     "int_documented_codes_unnested": ("code_position", "-999"),
     "int_billed_codes_aggregated": ("charge_lines", "-999"),
     "int_encounter_codes_compared": ("is_correct", "null"),
+    "int_documentation_gaps_identified": ("department_id", "'untouched'"),
     "stg_era__claims": ("facility_type_code", "'untouched'"),
     "stg_era__claim_adjustments": ("adjustment_quantity", "-999"),
     "stg_era__service_lines": ("line_control_number", "'untouched'"),
@@ -254,6 +266,19 @@ def _touched_claims(warehouse: Path, run_id: str) -> set[str]:
     }
 
 
+def _night_encounters(warehouse: Path, run_id: str, raw_table: str) -> set[str]:
+    """encounter_ids of the rows the night's loads bring to raw.<raw_table>."""
+    return {
+        encounter_id
+        for (encounter_id,) in _query(
+            warehouse,
+            f"select encounter_id from raw.{raw_table} where _load_id in "
+            "(select load_id from ops.load_manifest where load_run_id = ?)",
+            [run_id],
+        )
+    }
+
+
 def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]]:
     """Mark one existing row per incremental model that the night must not rewrite.
 
@@ -262,22 +287,16 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
     """
     touched = _touched_claims(warehouse, run_id)
     claim_of = dict(_query(warehouse, "select era_claim_id, claim_id from staging.stg_era__claims"))
-    changed_encounters = {
+    changed_encounters = _night_encounters(warehouse, run_id, "encounters")
+    charged_encounters = _night_encounters(warehouse, run_id, "charges")
+    # an encounter with a missed charge is rebuilt when the price of its code moves, which
+    # lines of any encounter can do
+    priced_encounters = {
         encounter_id
         for (encounter_id,) in _query(
             warehouse,
-            "select encounter_id from raw.encounters where _load_id in "
-            "(select load_id from ops.load_manifest where load_run_id = ?)",
-            [run_id],
-        )
-    }
-    charged_encounters = {
-        encounter_id
-        for (encounter_id,) in _query(
-            warehouse,
-            "select encounter_id from raw.charges where _load_id in "
-            "(select load_id from ops.load_manifest where load_run_id = ?)",
-            [run_id],
+            "select encounter_id from intermediate.int_documentation_gaps_identified "
+            "where gap_type = 'missed_charge'",
         )
     }
     # models rebuilt by encounter: the encounters the night touches for each
@@ -287,6 +306,9 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
         "int_documented_codes_unnested": changed_encounters,
         "int_billed_codes_aggregated": charged_encounters,
         "int_encounter_codes_compared": changed_encounters | charged_encounters,
+        "int_documentation_gaps_identified": (
+            changed_encounters | charged_encounters | priced_encounters
+        ),
     }
     planted: dict[str, tuple[str, object]] = {}
     statements = []
@@ -373,9 +395,28 @@ def _make_stale(
     leave it: the night must rebuild them (facility, carc_categories_version). Likewise an
     untouched line's encounter context in int_charges_lagged, an untouched claim's net paid in
     int_payments_allocated, the cost inputs' version of one int_charges_costed row (the
-    night must then cost every line again, the planted marker included), and the code-set
-    version of one int_encounter_codes_compared row (every encounter compared again)."""
+    night must then cost every line again, the planted marker included), the code-set
+    version of one int_encounter_codes_compared row (every encounter compared again), and
+    the price of one missed charge of an encounter the night does not touch in
+    int_documentation_gaps_identified (its encounter rebuilt). The lagged line and the
+    missed charge are not of the gaps marker's encounter, nor the line of the charge's."""
     touched = _touched_claims(warehouse, run_id)
+    gaps = "intermediate.int_documentation_gaps_identified"
+    ((gaps_marker_encounter,),) = _query(
+        warehouse,
+        f"select encounter_id from {gaps} where {GAP} = ?",
+        [planted["int_documentation_gaps_identified"][0]],
+    )
+    # a missed charge of an encounter the night's files do not touch
+    night = _night_encounters(warehouse, run_id, "encounters") | _night_encounters(
+        warehouse, run_id, "charges"
+    )
+    ((stale_price, stale_price_encounter),) = _query(
+        warehouse,
+        f"select {GAP}, encounter_id from {gaps} where gap_type = 'missed_charge' "
+        "and encounter_id not in (select unnest(?::varchar[])) order by 1 desc limit 1",
+        [sorted(night | {gaps_marker_encounter})],
+    )
     rows = _query(
         warehouse,
         """
@@ -401,8 +442,9 @@ def _make_stale(
              "denial_adjustment_amount = -1 where era_claim_id = ?", [stale[1]]),
             ("update intermediate.int_charges_lagged set discharge_date = date '1900-01-01', "
              "is_late = not is_late where charge_id = (select max(charge_id) "
-             "from intermediate.int_charges_lagged where charge_id <> ?)",
-             [planted["int_charges_lagged"][0]]),
+             "from intermediate.int_charges_lagged where charge_id <> ? "
+             "and encounter_id not in (?, ?))",
+             [planted["int_charges_lagged"][0], gaps_marker_encounter, stale_price_encounter]),
             ("update intermediate.int_payments_allocated set claim_net_paid_amount = -1, "
              "allocated_payment_amount = -1 where claim_id = (select max(claim_id) "
              "from intermediate.int_payments_allocated where claim_net_paid_amount is not null "
@@ -415,6 +457,8 @@ def _make_stale(
              f"is_unspecified = not is_unspecified where {ENCOUNTER_CODE} = (select "
              f"max({ENCOUNTER_CODE}) from intermediate.int_encounter_codes_compared "
              f"where {ENCOUNTER_CODE} <> ?)", [planted["int_encounter_codes_compared"][0]]),
+            # a missed charge priced before its code's median unit charge moved
+            (f"update {gaps} set dollars_at_risk = -1 where {GAP} = ?", [stale_price]),
         ],
     )  # fmt: skip
     return stale
@@ -695,3 +739,30 @@ def test_balance_tests_read_the_latest_build_only_with_severity_error(nights, tm
         assert statuses == [(claim_test, "pass", 0), (line_test, "pass", 0)]
     else:
         assert statuses == [(claim_test, "pass", 0), (line_test, "warn", 1)]
+
+
+def _table_without_bookkeeping(path: Path, table: str) -> list[tuple]:
+    columns = [c for (c,) in _query(path, f"select column_name from (describe {table})")]
+    kept = ", ".join(c for c in columns if c not in BOOKKEEPING_COLUMNS)
+    return _query(path, f"select {kept} from {table} order by all")
+
+
+def test_a_new_bill_hold_window_rejudges_late_charge_gaps(nights, tmp_path):
+    """int_charges_lagged judges its lines again when var bill_hold_days changes; the gaps
+    model rebuilds their encounters from those rows (it reads the lines int_charges_lagged
+    wrote since its last build), so an incremental run with the new window equals a full
+    refresh with it, and the scenario really changes the late_charge gaps."""
+    incremental, _, _ = nights
+    gaps = "intermediate.int_documentation_gaps_identified"
+    late = f"select count(*) from {gaps} where gap_type = 'late_charge'"
+    ((late_before,),) = _query(incremental, late)
+    window = ["--vars", "{bill_hold_days: 1}"]
+    select = ["--select", "int_charges_lagged int_documentation_gaps_identified"]
+    night, full = tmp_path / "night.duckdb", tmp_path / "full.duckdb"
+    shutil.copy(incremental, night)
+    shutil.copy(incremental, full)
+    dbt_invoke(["run", *select, *window], night, tmp_path / "dbt_night")
+    dbt_invoke(["run", *select, *window, "--full-refresh"], full, tmp_path / "dbt_full")
+    ((late_after,),) = _query(night, late)
+    assert late_after > late_before
+    assert _table_without_bookkeeping(night, gaps) == _table_without_bookkeeping(full, gaps)

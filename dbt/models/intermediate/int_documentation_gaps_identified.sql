@@ -4,30 +4,161 @@
 -- encounter's for encounter-level gaps (missed_charge, unsigned_note, missing_element).
 -- Charge lines are judged against the latest version of their encounter; lines whose
 -- encounter is unknown cannot be judged and are left out.
+{#-
+    Incremental (replace_keys on encounter_id; see dbt/README.md, "Encounter-level
+    models"): every gap belongs to one encounter, so a night rebuilds whole each encounter
+    whose version stg_ehr__encounters wrote, that gained charge lines in stg_ehr__charges,
+    or whose lines int_charges_lagged judged again, since this table read them (columns
+    encounters_build, charges_build, lagged_charges_build); and each encounter with a
+    missed_charge whose price moved: the price is the facility's median unit charge over
+    all its lines, which new lines of other encounters change (its stored dollars_at_risk
+    differs from the median now). A rebuilt encounter's rows are deleted first, also when
+    it has no gap now (a key-only row, gap_type null, names it).
+#}
+{{ config(
+    materialized='incremental',
+    unique_key='encounter_id',
+    incremental_strategy='replace_keys',
+    key_only_rows='gap_type is null',
+    on_schema_change='fail'
+) }}
 
-with encounters as (
+with all_encounters as (
 
     select * from {{ ref('stg_ehr__encounters') }}
 
 ),
 
-charges as (
+all_charges as (
 
     select * from {{ ref('stg_ehr__charges') }}
 
 ),
 
-lagged_charges as (
+all_lagged_charges as (
 
     select * from {{ ref('int_charges_lagged') }}
 
 ),
 
-documented_codes as (
+all_documented_codes as (
 
     select * from {{ ref('int_documented_codes_unnested') }}
 
 ),
+
+unit_charges as (
+
+    -- over every charge line of the facility, whichever encounters this build rebuilds
+    select
+        facility_id,
+        hcpcs_code,
+        -- in cents, rounded half to even to the cent (same as the generator's truth)
+        {{ round_half_even(
+            median('cast(charge_amount * 100 as ' ~ type_double() ~ ') / units'), 0
+        ) }} / 100
+            as median_unit_charge
+    from all_charges
+    where hcpcs_code is not null
+        and charge_amount > 0
+        and units > 0
+    group by facility_id, hcpcs_code
+
+),
+
+{% if is_incremental() -%}
+changed_encounters as (
+
+    select all_encounters.encounter_id
+    from all_encounters
+    where {{ built_since_consumed('all_encounters', ref('stg_ehr__encounters'), 'encounters_build') }}
+
+    union
+
+    select new_charges.encounter_id
+    from all_charges as new_charges
+    where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
+
+    union
+
+    select new_lagged_charges.encounter_id
+    from all_lagged_charges as new_lagged_charges
+    where {{ built_since_consumed(
+        'new_lagged_charges', ref('int_charges_lagged'), 'lagged_charges_build'
+    ) }}
+
+    union
+
+    select built.encounter_id
+    from {{ this }} as built
+    left join unit_charges
+        on built.facility_id = unit_charges.facility_id
+        and built.code = unit_charges.hcpcs_code
+    where built.gap_type = 'missed_charge'
+        and built.dollars_at_risk is distinct from {{ money('unit_charges.median_unit_charge') }}
+
+),
+
+encounters as (
+
+    select *
+    from all_encounters
+    where all_encounters.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
+
+),
+
+charges as (
+
+    select *
+    from all_charges
+    where all_charges.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
+
+),
+
+lagged_charges as (
+
+    select *
+    from all_lagged_charges
+    where all_lagged_charges.encounter_id in (
+        select changed_encounters.encounter_id from changed_encounters
+    )
+
+),
+
+documented_codes as (
+
+    select *
+    from all_documented_codes
+    where all_documented_codes.encounter_id in (
+        select changed_encounters.encounter_id from changed_encounters
+    )
+
+),
+{%- else -%}
+encounters as (
+
+    select * from all_encounters
+
+),
+
+charges as (
+
+    select * from all_charges
+
+),
+
+lagged_charges as (
+
+    select * from all_lagged_charges
+
+),
+
+documented_codes as (
+
+    select * from all_documented_codes
+
+),
+{%- endif %}
 
 encounter_months as (
 
@@ -85,24 +216,6 @@ charged_codes as (
         hcpcs_code
     from charges
     where hcpcs_code is not null
-
-),
-
-unit_charges as (
-
-    select
-        facility_id,
-        hcpcs_code,
-        -- in cents, rounded half to even to the cent (same as the generator's truth)
-        {{ round_half_even(
-            median('cast(charge_amount * 100 as ' ~ type_double() ~ ') / units'), 0
-        ) }} / 100
-            as median_unit_charge
-    from charges
-    where hcpcs_code is not null
-        and charge_amount > 0
-        and units > 0
-    group by facility_id, hcpcs_code
 
 ),
 
@@ -212,20 +325,50 @@ unioned as (
 
 ),
 
-final as (
+gaps as (
 
     select
+        encounter_id,
         gap_month,
         facility_id,
         department_id,
         gap_type,
-        encounter_id,
         charge_id,
         code,
         charge_lines,
         {{ money('dollars_at_risk') }} as dollars_at_risk
     from unioned
 
+),
+
+with_key_only_rows as (
+
+    select * from gaps
+    {{- union_key_only_rows('changed_encounters', 'encounter_id', [
+        ('gap_month', 'date'),
+        ('facility_id', dbt.type_string()),
+        ('department_id', dbt.type_string()),
+        ('gap_type', dbt.type_string()),
+        ('charge_id', dbt.type_string()),
+        ('code', dbt.type_string()),
+        ('charge_lines', dbt.type_bigint()),
+        ('dollars_at_risk', type_money()),
+    ]) }}
+
 )
 
-select * from final
+select
+    gap_month,
+    facility_id,
+    department_id,
+    gap_type,
+    encounter_id,
+    charge_id,
+    code,
+    charge_lines,
+    dollars_at_risk,
+    {{ consumed_build(ref('stg_ehr__encounters')) }} as encounters_build,
+    {{ consumed_build(ref('stg_ehr__charges')) }} as charges_build,
+    {{ consumed_build(ref('int_charges_lagged')) }} as lagged_charges_build,
+    {{ next_build_number() }} as build_number
+from with_key_only_rows
