@@ -10,18 +10,49 @@
 {#-
     Predicate for a where clause: the row's load (`load_id_expression`) is not yet in this
     incremental model (column `load_id` of {{ this }}). `true` on a full build.
+
+    `loads_from`: the relations (a list) the rows come from, with their load ids in column
+    `loads_column`. The new loads are looked up when the model is compiled, which dbt does
+    right before running it, and written into the query as a list of constants: DuckDB
+    filters the table scan with them, so the other columns of older loads' rows are never
+    read. (An anti-join against the model's load ids reads every column of every row first:
+    at 1M encounters the night's charge lines took 0.8-1.0 s to select that way, 0.45-0.5 s
+    with the list, and the lookup 0.04 s.)
 -#}
-{% macro is_new_load(load_id_expression) -%}
+{% macro is_new_load(load_id_expression, loads_from, loads_column='load_id') -%}
     {%- if is_incremental() -%}
-        {%- do require_incremental_columns(['load_id']) -%}
-        {{ load_id_expression }} not in (
-            select distinct loaded.load_id
-            from {{ this }} as loaded
-            where loaded.load_id is not null
-        )
+        {%- set new_loads = new_load_ids(loads_from, loads_column) -%}
+        {%- if new_loads -%}
+            {{ load_id_expression }} in (
+            {%- for load_id in new_loads -%}
+                '{{ load_id | replace("'", "''") }}'{{ ', ' if not loop.last }}
+            {%- endfor -%}
+            )
+        {%- else -%}
+            false
+        {%- endif -%}
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{#- The load ids in `loads_from` (relations, column `loads_column`) that {{ this }} lacks, sorted. -#}
+{% macro new_load_ids(loads_from, loads_column) -%}
+    {%- do require_incremental_columns(['load_id']) -%}
+    {%- set query -%}
+        select loads.load_id
+        from (
+            {%- for relation in loads_from %}
+            select distinct {{ loads_column }} as load_id from {{ relation }}
+            {%- if not loop.last %}
+            union{% endif %}
+            {%- endfor %}
+        ) as loads
+        where loads.load_id is not null
+        except
+        select loaded.load_id from {{ this }} as loaded
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | sort) }}
 {%- endmacro %}
 
 {#-
@@ -195,11 +226,11 @@
 {#-
     CTEs (with their trailing comma) of a remittance fact model: `name` holds the rows of
     `relation` to build this run. A full build: every row. An incremental run: the rows of
-    new loads, plus every row of a claim whose built rows are stale (stale_remittance_claims,
+    new loads (is_new_load; `loads_from`: the relations `relation` reads), plus every row of a claim whose built rows are stale (stale_remittance_claims,
     against `remittance_claims`), so that delete+insert on the model's key leaves the table
     equal to a full build.
 -#}
-{% macro remittance_rows_to_build(name, relation, remittance_claims) -%}
+{% macro remittance_rows_to_build(name, relation, remittance_claims, loads_from) -%}
 {%- if is_incremental() -%}
 stale_claims as (
 
@@ -211,7 +242,7 @@ stale_claims as (
 
     select *
     from {{ relation }}
-    where {{ is_new_load(relation ~ '.load_id') }}
+    where {{ is_new_load(relation ~ '.load_id', loads_from) }}
         or {{ relation }}.era_claim_id in (select stale_claims.era_claim_id from stale_claims)
 
 ),

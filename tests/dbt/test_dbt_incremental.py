@@ -589,6 +589,10 @@ def test_nights_ran_incrementally(nights):
             schema = INCREMENTAL_MODELS[model][0]
             # is_incremental(): the model reads its own table to find what it lacks
             assert f'"{schema}"."{model}"' in code, (run_id, model)
+        # the append-only staging models select the night's loads by a list of constants
+        # (is_new_load), which DuckDB filters the scan of raw with
+        for model in NUMBERED_BY_LOAD:
+            assert re.search(rf"_load_id in \('{run_id}:[^)]*\)", compiled[model]), (run_id, model)
         # the staging tables gained exactly the rows of the night's loads
         new_rows = record["new_rows"][run_id]
         assert all(in_model == in_raw for in_model, in_raw in new_rows.values()), new_rows

@@ -68,7 +68,10 @@ all_adjustments as (
 
 ),
 
-{{ remittance_rows_to_build('unioned', 'all_adjustments', 'remittance_claims') }}
+{{ remittance_rows_to_build(
+    'unioned', 'all_adjustments', 'remittance_claims',
+    [ref('stg_era__claim_adjustments'), ref('stg_era__line_adjustments')]
+) }}
 
 categorized as (
 

@@ -18,7 +18,7 @@
 with charges as (
 
     select * from {{ ref('stg_ehr__charges') }}
-    where {{ is_new_load('load_id') }}
+    where {{ is_new_load('load_id', [ref('stg_ehr__charges')]) }}
         or {{ any_row_of_other_version('charge_costing_version', charge_costing_version()) }}
 
 ),

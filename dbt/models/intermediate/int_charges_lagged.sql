@@ -50,7 +50,7 @@ charges as (
 
     select *
     from all_charges
-    where {{ is_new_load('all_charges.load_id') }}
+    where {{ is_new_load('all_charges.load_id', [ref('stg_ehr__charges')]) }}
         or all_charges.charge_id in (select stale_charges.charge_id from stale_charges)
 
 ),

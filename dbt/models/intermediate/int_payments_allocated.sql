@@ -37,7 +37,7 @@ new_charges as (
         all_charges.charge_id,
         all_charges.claim_id
     from all_charges
-    where {{ is_new_load('all_charges.load_id') }}
+    where {{ is_new_load('all_charges.load_id', [ref('stg_ehr__charges')]) }}
 
 ),
 

@@ -24,7 +24,9 @@ remittance_claims as (
 
 ),
 
-{{ remittance_rows_to_build('to_build', 'adjustments', 'remittance_claims') }}
+{{ remittance_rows_to_build(
+    'to_build', 'adjustments', 'remittance_claims', [ref('int_adjustments_categorized')]
+) }}
 
 final as (
 

@@ -30,7 +30,9 @@ adjustments as (
 
 ),
 
-{{ remittance_rows_to_build('service_lines', 'all_service_lines', 'remittance_claims') }}
+{{ remittance_rows_to_build(
+    'service_lines', 'all_service_lines', 'remittance_claims', [ref('stg_era__service_lines')]
+) }}
 
 line_adjustment_totals as (
 
