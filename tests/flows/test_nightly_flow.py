@@ -111,6 +111,11 @@ def test_rerun_loads_nothing_and_keeps_the_marts(night, tmp_path) -> None:
     copy.write_bytes(next((landing / "charges").glob("*.csv")).read_bytes())
     third = nightly(landing=str(landing), warehouse=str(warehouse))
     assert third.count("duplicate") == 1 and third.count("loaded") == 0
+    # the code is the published build's: an incremental build with every data test and
+    # without the unit tests (the first night, a full build, ran both)
+    manifest = json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+    data_tests = sum(1 for n in manifest["nodes"].values() if n["resource_type"] == "test")
+    assert (third.dbt["tests_passed"], third.dbt["tests_failed"]) == (data_tests, 0)
     assert not pending_path(warehouse).exists()
     runs = _query(
         warehouse,
