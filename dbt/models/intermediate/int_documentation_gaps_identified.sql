@@ -23,25 +23,27 @@
     on_schema_change='fail'
 ) }}
 
-with all_encounters as (
+-- The all_* CTEs are `not materialized`: read more than once, DuckDB would copy the whole
+-- table into each (dbt/README.md, "Import CTEs read twice").
+with all_encounters as not materialized (
 
     select * from {{ ref('stg_ehr__encounters') }}
 
 ),
 
-all_charges as (
+all_charges as not materialized (
 
     select * from {{ ref('stg_ehr__charges') }}
 
 ),
 
-all_lagged_charges as (
+all_lagged_charges as not materialized (
 
     select * from {{ ref('int_charges_lagged') }}
 
 ),
 
-all_documented_codes as (
+all_documented_codes as not materialized (
 
     select * from {{ ref('int_documented_codes_unnested') }}
 

@@ -29,20 +29,22 @@
     on_schema_change='fail'
 ) }}
 
-with all_encounters as (
+-- The all_* CTEs are `not materialized`: read more than once, DuckDB would copy the whole
+-- table into each (dbt/README.md, "Import CTEs read twice").
+with all_encounters as not materialized (
 
     select * from {{ ref('stg_ehr__encounters') }}
 
 ),
 
-all_billed_codes as (
+all_billed_codes as not materialized (
 
     select * from {{ ref('int_billed_codes_aggregated') }}
     where is_billed
 
 ),
 
-all_documented_codes as (
+all_documented_codes as not materialized (
 
     select * from {{ ref('int_documented_codes_unnested') }}
 

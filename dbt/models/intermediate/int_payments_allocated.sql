@@ -18,7 +18,9 @@
     on_schema_change='fail'
 ) }}
 
-with all_charges as (
+-- The all_* CTEs are `not materialized`: read more than once, DuckDB would copy the whole
+-- table into each (dbt/README.md, "Import CTEs read twice").
+with all_charges as not materialized (
 
     select * from {{ ref('stg_ehr__charges') }}
 
