@@ -293,12 +293,13 @@ def count_dbt_results(results) -> dict[str, int]:
 
 
 @flow(name="dbt build")
-def build_models(working: Path, full_refresh: bool = False) -> dict[str, int]:
+def build_models(working: Path, full_refresh: bool = True) -> dict[str, int]:
     """`dbt build` through PrefectDbtRunner: each model and test is a visible task.
 
     Incremental models take only the new loads' rows, unless the models changed since the
-    published build (`full_refresh`): then every model is rebuilt from `raw`. A failed model
-    or test fails the run with dbt's own message for the first failure.
+    published build, or there is none (`full_refresh`, the default): then every model is
+    rebuilt from `raw`. A failed model or test fails the run with dbt's own message for the
+    first failure.
 
     dbt's unit tests and seeds run with the full refresh, that is on the first night of new
     code (the fingerprint covers the project, its seed files and the packages): a unit test's
