@@ -9,8 +9,8 @@ Read top to bottom, this is what happens every night:
 4. load every new encounter, charge and remittance file, each validated by its
    Great Expectations suite before it is appended (bad rows and files are quarantined);
 5. build and test the dbt models (every model and test is a Prefect task; incremental
-   models take only the new loads, unless the models changed: then a full refresh), then
-   the dbt docs;
+   models take only the new loads, unless the models changed: then a full refresh, with
+   dbt's unit tests and the seeds), then the dbt docs;
 6. record the run in `ops.run_log` and publish the working copy atomically;
 7. refresh the GX Data Docs and write the finance report from the published warehouse.
 

@@ -227,9 +227,10 @@
 {#-
     CTEs (with their trailing comma) of a remittance fact model: `name` holds the rows of
     `relation` to build this run. A full build: every row. An incremental run: the rows of
-    new loads (is_new_load; `loads_from`: the relations `relation` reads), plus every row of a claim whose built rows are stale (stale_remittance_claims,
-    against `remittance_claims`), so that delete+insert on the model's key leaves the table
-    equal to a full build.
+    new loads (is_new_load; `loads_from`: the relations `relation` reads), plus every row of
+    a claim whose built rows are stale (stale_remittance_claims, against
+    `remittance_claims`), so that delete+insert on the model's key leaves the table equal to
+    a full build.
 -#}
 {% macro remittance_rows_to_build(name, relation, remittance_claims, loads_from) -%}
 {%- if is_incremental() -%}
