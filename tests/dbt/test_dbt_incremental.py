@@ -399,7 +399,7 @@ def _make_stale(
     version of one int_encounter_codes_compared row (every encounter compared again), and
     the price of one missed charge of an encounter the night does not touch in
     int_documentation_gaps_identified (its encounter rebuilt). The lagged line and the
-    missed charge are not of the gaps marker's encounter, nor the line of the charge's."""
+    missed charge belong to two encounters other than the gaps marker's."""
     touched = _touched_claims(warehouse, run_id)
     gaps = "intermediate.int_documentation_gaps_identified"
     ((gaps_marker_encounter,),) = _query(
