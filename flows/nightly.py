@@ -301,12 +301,12 @@ def build_models(working: Path, full_refresh: bool = True) -> dict[str, int]:
     rebuilt from `raw`. A failed model or test fails the run with dbt's own message for the
     first failure.
 
-    dbt's unit tests and seeds run with the full refresh, that is on the first night of new
-    code (the fingerprint covers the project, its seed files and the packages): a unit test's
-    inputs are fixtures in the project, so while the code is the one the published build was
-    made from (and passed them with) it can only pass again, as dbt recommends them for
-    development and CI rather than production runs; and the seed tables already hold the
-    files' rows. Data tests, the seeds' included, run every night.
+    dbt's unit tests and seeds run with the full refresh only, that is on the first night of
+    new code (the fingerprint covers the project, its seed files and the packages). A unit
+    test's inputs are fixtures in the project: while the code is the one the published build
+    was made from (and passed them with), it can only pass again; dbt advises unit tests for
+    development and CI, not production runs. The seed tables already hold the files' rows.
+    Data tests, the seeds' included, run every night.
     """
     os.environ["RCM_WAREHOUSE"] = str(working)
     try:

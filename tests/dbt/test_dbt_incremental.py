@@ -649,6 +649,16 @@ def test_build_numbers_count_nights(nights):
             assert wrong == 0, model
 
 
+# a service line written by build `?` with no adjustments and paid one more than charged
+# (line charge - 0 <> line paid): the line balance test fails on it
+PLANT_UNBALANCED_LINE = (
+    "insert into staging.stg_era__service_lines select * replace ("
+    "'planted-unbalanced' as era_service_line_id, "
+    "line_charge_amount + 1 as line_paid_amount, ? as build_number) "
+    "from staging.stg_era__service_lines where is_balanced limit 1"
+)
+
+
 def _failing_key_tests(warehouse: Path, workdir: Path, whole_tables: bool = False) -> list[str]:
     args = [
         "test",
@@ -689,12 +699,7 @@ def test_key_tests_check_the_latest_build_against_the_whole_table(
             ("insert into intermediate.int_documented_codes_unnested select * replace "
              "(? as build_number) from intermediate.int_documented_codes_unnested "
              "where build_number = 1 limit 1", [written_by_build]),
-            # no adjustments and paid one more than charged: line charge - 0 <> line paid
-            ("insert into staging.stg_era__service_lines select * replace ("
-             "'planted-unbalanced' as era_service_line_id, "
-             "line_charge_amount + 1 as line_paid_amount, ? as build_number) "
-             "from staging.stg_era__service_lines where is_balanced limit 1",
-             [written_by_build]),
+            (PLANT_UNBALANCED_LINE, [written_by_build]),
         ],
     )  # fmt: skip
     both = [
@@ -722,10 +727,7 @@ def test_balance_tests_read_the_latest_build_only_with_severity_error(nights, tm
     _execute(
         warehouse,
         [
-            ("insert into staging.stg_era__service_lines select * replace ("
-             "'planted-unbalanced' as era_service_line_id, "
-             "line_charge_amount + 1 as line_paid_amount, 1 as build_number) "
-             "from staging.stg_era__service_lines where is_balanced limit 1", []),
+            (PLANT_UNBALANCED_LINE, [1]),
         ],
     )  # fmt: skip
     result = dbt_invoke(

@@ -100,67 +100,14 @@ changed_encounters as (
         and built.dollars_at_risk is distinct from {{ money('unit_charges.median_unit_charge') }}
 
 ),
-
-encounters as (
-
-    select *
-    from all_encounters
-    where all_encounters.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
-
-),
-
-charges as (
-
-    select *
-    from all_charges
-    where all_charges.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
-
-),
-
-lagged_charges as (
-
-    select *
-    from all_lagged_charges
-    where all_lagged_charges.encounter_id in (
-        select changed_encounters.encounter_id from changed_encounters
-    )
-
-),
-
-documented_codes as (
-
-    select *
-    from all_documented_codes
-    where all_documented_codes.encounter_id in (
-        select changed_encounters.encounter_id from changed_encounters
-    )
-
-),
-{%- else -%}
-encounters as (
-
-    select * from all_encounters
-
-),
-
-charges as (
-
-    select * from all_charges
-
-),
-
-lagged_charges as (
-
-    select * from all_lagged_charges
-
-),
-
-documented_codes as (
-
-    select * from all_documented_codes
-
-),
 {%- endif %}
+
+{{ rows_of_keys([
+    ('encounters', 'all_encounters'),
+    ('charges', 'all_charges'),
+    ('lagged_charges', 'all_lagged_charges'),
+    ('documented_codes', 'all_documented_codes'),
+], 'encounter_id', 'changed_encounters') }}
 
 encounter_months as (
 

@@ -65,51 +65,13 @@ changed_encounters as (
     where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
 
 ),
-
-encounters as (
-
-    select *
-    from all_encounters
-    where all_encounters.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
-
-),
-
-billed_codes as (
-
-    select *
-    from all_billed_codes
-    where all_billed_codes.encounter_id in (select changed_encounters.encounter_id from changed_encounters)
-
-),
-
-documented_codes as (
-
-    select *
-    from all_documented_codes
-    where all_documented_codes.encounter_id in (
-        select changed_encounters.encounter_id from changed_encounters
-    )
-
-),
-{%- else -%}
-encounters as (
-
-    select * from all_encounters
-
-),
-
-billed_codes as (
-
-    select * from all_billed_codes
-
-),
-
-documented_codes as (
-
-    select * from all_documented_codes
-
-),
 {%- endif %}
+
+{{ rows_of_keys([
+    ('encounters', 'all_encounters'),
+    ('billed_codes', 'all_billed_codes'),
+    ('documented_codes', 'all_documented_codes'),
+], 'encounter_id', 'changed_encounters') }}
 
 icd10cm as (
 

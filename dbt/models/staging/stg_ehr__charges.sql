@@ -31,7 +31,7 @@
 with source as (
 
     select * from {{ source('raw', 'charges') }}
-    where {{ is_new_load('_load_id', [source('raw', 'charges')], '_load_id') }}
+    where {{ is_new_load('_load_id', [source('raw', 'charges')]) }}
 
 ),
 

@@ -12,7 +12,7 @@ with new_loads as (
 
     select distinct cast(_load_id as {{ dbt.type_string() }}) as load_id
     from {{ source('raw', 'encounters') }}
-    where {{ is_new_load('_load_id', [source('raw', 'encounters')], '_load_id') }}
+    where {{ is_new_load('_load_id', [source('raw', 'encounters')]) }}
 
 )
 

@@ -12,7 +12,7 @@
 with source as (
 
     select * from {{ source('raw', 'era_claim_adjustments') }}
-    where {{ is_new_load('_load_id', [source('raw', 'era_claim_adjustments')], '_load_id') }}
+    where {{ is_new_load('_load_id', [source('raw', 'era_claim_adjustments')]) }}
 
 ),
 

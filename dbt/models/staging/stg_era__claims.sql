@@ -13,7 +13,7 @@
 with source as (
 
     select * from {{ source('raw', 'era_claims') }}
-    where {{ is_new_load('_load_id', [source('raw', 'era_claims')], '_load_id') }}
+    where {{ is_new_load('_load_id', [source('raw', 'era_claims')]) }}
 
 ),
 

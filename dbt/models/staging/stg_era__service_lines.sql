@@ -11,7 +11,7 @@
 with source as (
 
     select * from {{ source('raw', 'era_service_lines') }}
-    where {{ is_new_load('_load_id', [source('raw', 'era_service_lines')], '_load_id') }}
+    where {{ is_new_load('_load_id', [source('raw', 'era_service_lines')]) }}
 
 ),
 
