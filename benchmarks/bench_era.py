@@ -289,7 +289,8 @@ def main() -> None:
                 f"`rcm era` run: {wall:.1f} s wall "
                 f"({big_mb / wall:.1f} MB/s, {big_claims / wall:,.0f} claims/s), {cpu:.1f} s CPU "
                 f"({big_mb / cpu:.1f} MB/s), **peak RSS {rss:,.0f} MB** (batches of at most "
-                "16 MB of 835 text streamed to parquet; memory does not grow with the input).",
+                "16 MB of 835 text, two parsed at once, streamed to parquet; memory does not "
+                "grow with the input).",
             ]
             print("\n".join(lines[-2:]), flush=True)
             sample = big[: max(args.pyx12_large_files, 1)]
@@ -326,10 +327,11 @@ def main() -> None:
             "run, `x12xml` about 0.4 s per file; both are in the figures. Before timing, the "
             "benchmark byte-compiles the rcm package once (`compileall`, as installing a "
             "wheel does; pyx12's modules are compiled at install), so runs do not compile "
-            "rcm's modules from source. An input of up to 24 MB is one batch, its tables "
-            "written at the end with `write_parquet`; larger ones stream in batches of at "
-            "most 16 MB, each table through a polars parquet sink in its own thread (LZ4, no "
-            "column statistics). "
+            "rcm's modules from source. `rcm era` parses two batches at once, in threads (on "
+            "two cores or more). An input of up to 24 MB is one batch per thread (from 2 MB "
+            "on), its tables written at the end with `write_parquet`; larger ones stream in "
+            "batches of at most 16 MB, each table through a polars parquet sink in its own "
+            "thread (LZ4, no column statistics). "
             "`rcm era` tells polars' allocator to keep freed pages for the next batch (see "
             "rcm/cli.py). Wall-clock figures depend on how busy the machine is (see the load "
             "average); CPU seconds are steadier.",

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from rcm.era.parse import DATA_TABLES, DEFAULT_BATCH_BYTES, ParseRun
+from rcm.era.parse import DATA_TABLES, DEFAULT_BATCH_BYTES, ParseRun, default_workers
 from rcm.era.schema import TABLES, empty, polars_schema
 from rcm.errors import RcmError
 
@@ -203,6 +203,7 @@ def convert_files(
     fmt: str = "parquet",
     *,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
+    workers: int | None = None,
 ) -> ConvertResult:
     """Convert 835 files into `<out_dir>/<table>.<fmt>` for every remittance table."""
     # the conversion makes no reference cycles worth collecting (frames are freed by
@@ -211,7 +212,7 @@ def convert_files(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _convert(files, out_dir, fmt, batch_bytes)
+        return _convert(files, out_dir, fmt, batch_bytes, workers or default_workers())
     except RcmError:
         raise
     except MemoryError as exc:
@@ -226,7 +227,7 @@ def convert_files(
 
 
 def _convert(
-    files: Iterable[str | Path], out_dir: str | Path, fmt: str, batch_bytes: int
+    files: Iterable[str | Path], out_dir: str | Path, fmt: str, batch_bytes: int, workers: int
 ) -> ConvertResult:
     if fmt not in FORMATS:
         raise RcmError(f"unknown format {fmt!r}; use parquet or csv")
@@ -235,7 +236,7 @@ def _convert(
         raise RcmError("no input files given")
     out = Path(out_dir)
     _check_writable(out)
-    run = ParseRun(files, batch_bytes)
+    run = ParseRun(files, batch_bytes, workers)
     if not run.sources:
         raise RcmError("no 835 files found in the given folder(s)")
     readable = [s for s in run.sources if s.sha256 is not None]
@@ -243,11 +244,12 @@ def _convert(
         first = run.sources[0].findings[0]["reason"] if run.sources[0].findings else "unreadable"
         raise RcmError(f"none of the {len(run.sources)} input file(s) could be read ({first})")
 
-    # a run of one batch (any input up to 24 MB) writes each table once, at the end, with
-    # `write_parquet`, which encodes a frame's columns on all cores; the streaming sinks
-    # encode one table per thread, one after the other (about 0.1 s more wall clock on
-    # the 18.7 MB benchmark set), and pay only where they overlap with the next batch
-    streaming = run.batch_count() > 1
+    # a run that fits one batch (any input up to 24 MB, parsed as one batch per worker)
+    # writes each table once, at the end, with `write_parquet`, which encodes a frame's
+    # columns on all cores; the streaming sinks encode one table per thread, one after the
+    # other (about 0.1 s more wall clock on the 18.7 MB benchmark set), and pay only where
+    # they overlap with the next batch
+    streaming = run.streams()
     writers: dict[str, _TableWriter] = {}
     try:
         for table in TABLES:

@@ -121,3 +121,89 @@ def test_a_failing_single_batch_write_is_a_one_line_error(tmp_path, monkeypatch)
         convert_files(_files(tmp_path, 1), out)
     assert "\n" not in str(caught.value) and "No space left" in str(caught.value)
     assert not list(out.glob("*.parquet")) and not list(out.glob(".*partial"))
+
+
+def _tables_equal(a, b) -> None:
+    for name, frame in a.items():
+        assert frame.equals(b.table(name)), name
+
+
+@pytest.mark.parametrize("batch_bytes", [1500, 1 << 24])
+def test_two_workers_give_the_same_tables_as_one(tmp_path, monkeypatch, batch_bytes):
+    """Batches parsed two at a time (many small batches, or one input split in two) give
+    the same tables and findings, in the same order, as one worker."""
+    import rcm.era.parse as parse
+
+    monkeypatch.setattr(parse, "SPLIT_BYTES", 1)
+    paths = _files(tmp_path, 4)
+    data = paths[1].read_bytes()
+    (tmp_path / "cut.835").write_bytes(data[: len(data) // 2])
+    paths.insert(2, tmp_path / "cut.835")
+    assert ParseRun(paths, batch_bytes, workers=2).batch_count() >= 2
+    one = parse_835_files(paths, batch_bytes=batch_bytes, workers=1)
+    two = parse_835_files(paths, batch_bytes=batch_bytes, workers=2)
+    _tables_equal(one, two)
+    assert one.findings.filter(source_file="cut.835").height >= 1
+    assert one.claims.height > 0
+
+
+def test_an_input_of_one_batch_is_split_between_the_workers_from_split_bytes(tmp_path, monkeypatch):
+    import rcm.era.parse as parse
+
+    paths = _files(tmp_path)
+    total = sum(p.stat().st_size for p in paths)
+    assert total < parse.SPLIT_BYTES
+    assert ParseRun(paths, workers=2).batch_count() == 1  # small: one batch still
+    monkeypatch.setattr(parse, "SPLIT_BYTES", total)
+    run = ParseRun(paths, workers=2)
+    sizes = [sum(piece.size for piece in batch) for batch in run._piece_batches()]
+    # two batches of about half each (pieces are whole interchanges here, about 14 KB)
+    assert len(sizes) == 2 and sum(sizes) == total
+    assert max(sizes) - min(sizes) <= max(p.size for s in run.sources for p in s.pieces)
+    assert ParseRun(paths, workers=1).batch_count() == 1
+    assert not run.streams()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_parser_bug_in_one_file_leaves_the_others_converted(tmp_path, monkeypatch, workers):
+    """A batch whose parse raises is parsed again file by file: the file that fails alone
+    gets one finding and none of its rows; the other files convert as if it were not
+    there. With two workers the failing file's next piece is already parsed in the next
+    batch when the failure is known; that batch is parsed again without it."""
+    paths = _files(tmp_path, 3)
+    bad = tmp_path / "bad.835"
+    bad.write_text(
+        make_835(77, DELIM_SETS[1], interchanges=1, groups=1, transactions=6, claims=3),
+        newline="",
+    )
+    paths.insert(1, bad)
+    original = ParseRun._process
+    later_pieces_parsed = []
+
+    def process(self, rows, texts):
+        bad_id = next(s.file_id for s in self.sources if s.name == "bad.835")
+        if any(p.file_id == bad_id and offset == 0 for p, offset in rows):
+            raise ValueError("a parser bug")
+        if any(p.file_id == bad_id for p, _ in rows):
+            later_pieces_parsed.append(True)
+        return original(self, rows, texts)
+
+    monkeypatch.setattr(ParseRun, "_process", process)
+    run = ParseRun(paths, 1500, workers)
+    assert len(run.sources[1].pieces) > 2  # the bad file spans several batches
+    got = parse_835_files(paths, batch_bytes=1500, workers=workers)
+    monkeypatch.setattr(ParseRun, "_process", original)
+    others = parse_835_files([p for p in paths if p != bad], batch_bytes=1500)
+    errors = got.findings.filter(source_file="bad.835")
+    assert errors.get_column("reason").to_list() == [
+        "internal parser error (ValueError); file not converted"
+    ]
+    for name, frame in others.items():
+        if name == "findings":
+            frame, mine = frame, got.findings.filter(pl.col("source_file") != "bad.835")
+        else:
+            mine = got.table(name)
+        assert frame.equals(mine), name
+    assert others.claims.height > 0
+    # one worker never reads the failed file again; two parse its next piece meanwhile
+    assert bool(later_pieces_parsed) == (workers == 2)
