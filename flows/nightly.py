@@ -10,7 +10,7 @@ Read top to bottom, this is what happens every night:
    Great Expectations suite before it is appended (bad rows and files are quarantined);
 5. build and test the dbt models (every model and test is a Prefect task; incremental
    models take only the new loads, unless the models changed: then a full refresh, with
-   dbt's unit tests and the seeds), then the dbt docs;
+   dbt's unit tests and the seeds and the tests of the seeds and `ref`), then the dbt docs;
 6. record the run in `ops.run_log` and publish the working copy atomically;
 7. refresh the GX Data Docs and write the finance report from the published warehouse.
 
@@ -292,6 +292,19 @@ def count_dbt_results(results) -> dict[str, int]:
     return counts
 
 
+# an incremental night's build (`build_models`): every model and every data test that reads
+# one; not the unit tests, nor the seeds and their tests, nor the tests of the `ref` code
+# sets (a test is left out with any parent left out: dbt's eager indirect selection)
+INCREMENTAL_BUILD = [
+    "build",
+    "--exclude-resource-type",
+    "unit_test",
+    "--exclude",
+    "resource_type:seed",
+    "source:ref",
+]
+
+
 @flow(name="dbt build")
 def build_models(working: Path, full_refresh: bool = True) -> dict[str, int]:
     """`dbt build` through PrefectDbtRunner: each model and test is a visible task.
@@ -301,21 +314,20 @@ def build_models(working: Path, full_refresh: bool = True) -> dict[str, int]:
     rebuilt from `raw`. A failed model or test fails the run with dbt's own message for the
     first failure.
 
-    dbt's unit tests and seeds run with the full refresh only, that is on the first night of
-    new code (the fingerprint covers the project, its seed files and the packages). A unit
-    test's inputs are fixtures in the project: while the code is the one the published build
-    was made from (and passed them with), it can only pass again; dbt advises unit tests for
-    development and CI, not production runs. The seed tables already hold the files' rows.
-    Data tests, the seeds' included, run every night.
+    dbt's unit tests, the seeds and the data tests of the seeds and of the code sets in `ref`
+    run with the full refresh only, that is on the first night of new code (the fingerprint
+    covers the project, its seed files and the packages, the ICD-10-CM release included). A
+    unit test's inputs are fixtures in the project, and the seed and `ref` tables hold what
+    the published build loaded and tested: while the code is the one that build was made
+    from, they can only pass again (dbt advises unit tests for development and CI, not
+    production runs). Every model and every data test of a model run every night.
     """
     os.environ["RCM_WAREHOUSE"] = str(working)
     try:
         with no_ca_bundle_for_plain_http():
             runner = _dbt_runner()
             result = runner.invoke(
-                ["build", "--full-refresh"]
-                if full_refresh
-                else ["build", "--exclude-resource-type", "unit_test", "seed"]
+                ["build", "--full-refresh"] if full_refresh else INCREMENTAL_BUILD
             )
     finally:
         _close_dbt_connections()
