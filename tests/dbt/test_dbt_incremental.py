@@ -53,6 +53,7 @@ INCREMENTAL_MODELS = {
     "stg_ehr__encounters": ("staging", "encounter_id", None),
     "int_documented_codes_unnested": ("intermediate", ENCOUNTER_CODE, None),
     "int_billed_codes_aggregated": ("intermediate", ENCOUNTER_CODE, None),
+    "int_claims_billed": ("intermediate", "claim_id", None),
     "int_encounter_codes_compared": ("intermediate", ENCOUNTER_CODE, None),
     "int_documentation_gaps_identified": ("intermediate", GAP, None),
     "stg_era__claims": ("staging", "era_claim_id", "era_claims"),
@@ -91,6 +92,8 @@ MARKER_COLUMNS = {
     "stg_ehr__encounters": ("source_line", "-999"),
     "int_documented_codes_unnested": ("code_position", "-999"),
     "int_billed_codes_aggregated": ("charge_lines", "-999"),
+    # read by a data test only (severity warn: the night's build warns on the marker)
+    "int_claims_billed": ("facility_count", "-999"),
     "int_encounter_codes_compared": ("is_correct", "null"),
     "int_documentation_gaps_identified": ("department_id", "'untouched'"),
     "stg_era__claims": ("facility_type_code", "'untouched'"),
@@ -107,6 +110,8 @@ MARKER_COLUMNS = {
 }
 # models whose untouched rows are those of claims (era_claim_id) the night does not touch
 BY_REMITTANCE_CLAIM = ("stg_era", "fct", "int_adjustments")
+# models keyed by claim_id: untouched rows are those of claims the night brings nothing for
+BY_CLAIM = ("int_payments_allocated", "int_claims_billed")
 
 
 def _file_day(name: str) -> dt.date:
@@ -318,7 +323,7 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
         column, marker = MARKER_COLUMNS[model]
         if model.startswith(BY_REMITTANCE_CLAIM):
             scope = "era_claim_id"
-        elif model == "int_payments_allocated":
+        elif model in BY_CLAIM:
             scope = "claim_id"
         elif model in by_encounter:
             scope = "encounter_id"
@@ -328,7 +333,7 @@ def _plant_markers(warehouse: Path, run_id: str) -> dict[str, tuple[str, object]
             warehouse, f"select {key}, {column}, {scope} from {schema}.{model} order by {key}"
         )
         for row_key, original, scope_id in candidates:
-            if model == "int_payments_allocated":
+            if model in BY_CLAIM:
                 untouched = scope_id not in touched
             elif model in by_encounter:
                 untouched = scope_id not in by_encounter[model]
