@@ -93,8 +93,9 @@ def find_new_files(landing: Path, warehouse: Path) -> NightPlan:
 
 
 #: what the load and build steps import: Great Expectations (about 2.8 s of CPU, scipy and
-#: pandas with it) and dbt through prefect-dbt (about 1.3 s)
-STEP_MODULES = ("rcm.validate.runner", "prefect_dbt", "dbt.adapters.duckdb")
+#: pandas with it), the 835 parser (polars, about 0.1-0.2 s more) and dbt through prefect-dbt
+#: (about 1.3 s)
+STEP_MODULES = ("rcm.validate.runner", "rcm.era", "prefect_dbt", "dbt.adapters.duckdb")
 
 
 @task(name="prepare working copy", **io_retries)

@@ -627,20 +627,32 @@ def _apply_rules(con: duckdb.DuckDBPyConnection, extract: Extract) -> None:
     label = " + ".join(idcols) if extract.name == "encounters" else extract.key
     for view in (TO_LOAD, "_checked"):
         con.execute(f"drop view if exists {view}")
-    for table in (_RULED, "_prior", "_attention", "_decided"):
+    for table in (_RULED, "_prior_keys", "_prior", "_attention", "_decided"):
         con.execute(f"drop table if exists {table}")
     con.execute(
         f"create temp view _checked as select *, {code_expr} as _rule_code, "
         f"{reason_expr} as _rule_reason from {_CHUNK_BATCH}"
     )
-    # rows of raw with the batch's keys (a semi join: DuckDB pushes the key range down)
+    # rows of raw with the batch's keys: first the keys (a semi join that reads raw's key
+    # column only), then the rows of those keys. Most nights no key is already in raw, and
+    # one semi join projecting every column read them all for the 15M charge lines at 1M
+    # encounters: 0.5-0.7 s a chunk, against 0.3 s for the keys and nothing for the rows
+    # (docs/benchmarks.md); with 1,000 repeated keys the two steps cost what one did.
+    con.execute(
+        f"""
+        create temp table _prior_keys as
+        select distinct {key}
+        from raw.{extract.name}
+        semi join (select distinct {key} from _checked where _rule_code is null) as batch_keys
+            using ({key})
+        """
+    )
     con.execute(
         f"""
         create temp table _prior as
         select {content}
         from raw.{extract.name}
-        semi join (select distinct {key} from _checked where _rule_code is null) as batch_keys
-            using ({key})
+        semi join _prior_keys using ({key})
         """
     )
     # identities that need a decision: repeated in the chunk, or already in raw
@@ -739,7 +751,15 @@ def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the temp objects of a chunk (views before the tables they read)."""
     for view in (TO_LOAD, "_checked"):
         con.execute(f"drop view if exists {view}")
-    for table in (_RULED, "_prior", "_attention", "_decided", _CHUNK_BATCH, _CHUNK_REJECTS):
+    for table in (
+        _RULED,
+        "_prior_keys",
+        "_prior",
+        "_attention",
+        "_decided",
+        _CHUNK_BATCH,
+        _CHUNK_REJECTS,
+    ):
         con.execute(f"drop table if exists {table}")
     con.execute(f"drop table if exists {HOOK_TABLE}")
     drop_batch(con)
