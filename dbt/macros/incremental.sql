@@ -294,6 +294,25 @@ stale_claims as (
 {%- endmacro %}
 
 {#-
+    The body of a CTE: every row of `rows` (a CTE over `parent`) whose `key` has a row
+    `parent` wrote since this model last read it (`built_since_consumed` on
+    `consumed_column`), that is all the rows of each key to rebuild; every row on a full
+    build. For the models that aggregate append-only charge lines by a key
+    (int_billed_codes_aggregated by encounter, int_claims_billed by claim).
+-#}
+{% macro rows_of_keys_built_since_consumed(rows, key, parent, consumed_column) -%}
+    select *
+    from {{ rows }}
+    {%- if is_incremental() %}
+    where {{ rows }}.{{ key }} in (
+        select built.{{ key }}
+        from {{ rows }} as built
+        where {{ built_since_consumed('built', parent, consumed_column) }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#-
     Incremental strategy `replace_keys` (config: incremental_strategy='replace_keys',
     unique_key=<one column>, key_only_rows=<predicate>). Every key the night's rows carry is
     replaced whole: the table's rows of the key are deleted, then the night's rows are

@@ -22,25 +22,13 @@ with all_charges as not materialized (
 
 ),
 
-{% if is_incremental() -%}
 charges as (
 
-    select *
-    from all_charges
-    where all_charges.encounter_id in (
-        select new_charges.encounter_id
-        from all_charges as new_charges
-        where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
-    )
+    {{ rows_of_keys_built_since_consumed(
+        'all_charges', 'encounter_id', ref('stg_ehr__charges'), 'charges_build'
+    ) }}
 
 ),
-{%- else -%}
-charges as (
-
-    select * from all_charges
-
-),
-{%- endif %}
 
 line_dx_codes as (
 
