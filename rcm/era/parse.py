@@ -215,16 +215,20 @@ class ParseRun:
         """Record a parsed batch's findings and yield its tables (in batch order). A batch
         that failed is parsed again file by file, so one file's parser bug does not stop
         the others; a batch that holds pieces of a file which failed in an earlier batch
-        while this one was parsed is parsed again without them."""
+        while this one was parsed is parsed again without them, whether it parsed or not
+        (its failure may have been that file's)."""
+        error: Exception | None = None
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the batch
-            yield from self._by_file([r for r in rows if r[0].file_id not in self._failed], exc)
-            return
-        if any(p.file_id in self._failed for p, _ in rows):
-            yield from self._again([r for r in rows if r[0].file_id not in self._failed])
-            return
-        yield self._record(result)
+            error = exc
+        kept = [r for r in rows if r[0].file_id not in self._failed]
+        if len(kept) < len(rows):
+            yield from self._again(kept)
+        elif error is not None:
+            yield from self._by_file(rows, error)
+        else:
+            yield self._record(result)
 
     def _again(self, rows: list[tuple[Piece, int]]) -> Iterator[dict[str, pl.DataFrame]]:
         """Parse pieces again, here (their bytes read anew); if that fails, file by file, and

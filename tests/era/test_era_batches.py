@@ -164,12 +164,17 @@ def test_an_input_of_one_batch_is_split_between_the_workers_from_split_bytes(tmp
     assert not run.streams()
 
 
+@pytest.mark.parametrize("every_piece", [False, True])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_parser_bug_in_one_file_leaves_the_others_converted(tmp_path, monkeypatch, workers):
+def test_a_parser_bug_in_one_file_leaves_the_others_converted(
+    tmp_path, monkeypatch, workers, every_piece
+):
     """A batch whose parse raises is parsed again file by file: the file that fails alone
     gets one finding and none of its rows; the other files convert as if it were not
-    there. With two workers the failing file's next piece is already parsed in the next
-    batch when the failure is known; that batch is parsed again without it."""
+    there. With two workers the failing file's next piece is already in the next batch
+    when the failure is known; that batch is parsed again without it, whether it parsed
+    (the bug is in the file's first piece) or failed too (in every piece: then the other
+    file of that batch must not be failed for it)."""
     paths = _files(tmp_path, 3)
     bad = tmp_path / "bad.835"
     bad.write_text(
@@ -182,18 +187,24 @@ def test_a_parser_bug_in_one_file_leaves_the_others_converted(tmp_path, monkeypa
 
     def process(self, rows, texts):
         bad_id = next(s.file_id for s in self.sources if s.name == "bad.835")
-        if any(p.file_id == bad_id and offset == 0 for p, offset in rows):
+        if any(p.file_id == bad_id and (every_piece or offset == 0) for p, offset in rows):
             raise ValueError("a parser bug")
         if any(p.file_id == bad_id for p, _ in rows):
             later_pieces_parsed.append(True)
         return original(self, rows, texts)
 
     monkeypatch.setattr(ParseRun, "_process", process)
-    run = ParseRun(paths, 1500, workers)
-    assert len(run.sources[1].pieces) > 2  # the bad file spans several batches
-    got = parse_835_files(paths, batch_bytes=1500, workers=workers)
+    # batches of up to 10 kB: the bad file's first pieces share a batch with the file
+    # before it, its last piece one with the file after it
+    batch_bytes = 10_000
+    run = ParseRun(paths, batch_bytes, workers)
+    first = run.sources[1].pieces[0]
+    plan = list(run._piece_batches())
+    later = [b for b in plan if first not in b and any(p.file_id == 1 for p in b)]
+    assert later and all(len({p.file_id for p in b}) > 1 for b in later)
+    got = parse_835_files(paths, batch_bytes=batch_bytes, workers=workers)
     monkeypatch.setattr(ParseRun, "_process", original)
-    others = parse_835_files([p for p in paths if p != bad], batch_bytes=1500)
+    others = parse_835_files([p for p in paths if p != bad], batch_bytes=batch_bytes)
     errors = got.findings.filter(source_file="bad.835")
     assert errors.get_column("reason").to_list() == [
         "internal parser error (ValueError); file not converted"
@@ -206,4 +217,4 @@ def test_a_parser_bug_in_one_file_leaves_the_others_converted(tmp_path, monkeypa
         assert frame.equals(mine), name
     assert others.claims.height > 0
     # one worker never reads the failed file again; two parse its next piece meanwhile
-    assert bool(later_pieces_parsed) == (workers == 2)
+    assert bool(later_pieces_parsed) == (workers == 2 and not every_piece)
