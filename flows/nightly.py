@@ -293,9 +293,9 @@ def count_dbt_results(results) -> dict[str, int]:
     return counts
 
 
-# an incremental night's build (`build_models`): every model and every data test that reads
-# one; not the unit tests, nor the seeds and their tests, nor the tests of the `ref` code
-# sets (a test is left out with any parent left out: dbt's eager indirect selection)
+# an incremental night's build (`build_models`): every model and every data test but those
+# of the seeds and of the `ref` code sets, which are left out with the seeds and the unit
+# tests (a test is left out with any parent left out: dbt's eager indirect selection)
 INCREMENTAL_BUILD = [
     "build",
     "--exclude-resource-type",

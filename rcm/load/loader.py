@@ -637,7 +637,8 @@ def _apply_rules(con: duckdb.DuckDBPyConnection, extract: Extract) -> None:
     # column only), then the rows of those keys. Most nights no key is already in raw, and
     # one semi join projecting every column read them all for the 15M charge lines at 1M
     # encounters: 0.5-0.7 s a chunk, against 0.3 s for the keys and nothing for the rows
-    # (docs/benchmarks.md); with 1,000 repeated keys the two steps cost what one did.
+    # (docs/benchmarks.md); with 1,000 repeated keys the two steps cost about 0.2 s more
+    # than one (the key column read twice).
     con.execute(
         f"""
         create temp table _prior_keys as
