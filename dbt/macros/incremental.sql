@@ -12,13 +12,14 @@
     incremental model (column `load_id` of {{ this }}). `true` on a full build.
 
     `loads_from`: the relations (a list) the rows come from, with their load ids in the
-    column `load_id_expression` names (its last dotted part). The new loads are looked up when the model is compiled, which dbt does
-    right before running it, and written into the query as a list of constants: DuckDB
-    filters the table scan with them, so the other columns of older loads' rows are never
-    read. (An anti-join against the model's load ids reads every column of every row first:
-    at 1M encounters the night's charge lines took 0.8-1.0 s to select that way, 0.45-0.5 s
-    with the list. The look-up takes the distinct load ids of both sides, 0.03-0.05 s over
-    two 15M-row tables; without `distinct` on the model's side, 0.8-1.1 s.)
+    column `load_id_expression` names (its last dotted part). The new loads are looked up
+    when the model is compiled, which dbt does right before running it, and written into
+    the query as a list of constants: DuckDB filters the table scan with them, so the other
+    columns of older loads' rows are never read. (An anti-join against the model's load ids
+    reads every column of every row first: at 1M encounters the night's charge lines took
+    0.8-1.0 s to select that way, 0.45-0.5 s with the list. The look-up takes the distinct
+    load ids of both sides, 0.03-0.05 s over two 15M-row tables; without `distinct` on the
+    model's side, 0.8-1.1 s.)
 -#}
 {% macro is_new_load(load_id_expression, loads_from) -%}
     {%- if is_incremental() -%}
@@ -294,25 +295,6 @@ stale_claims as (
 {%- endmacro %}
 
 {#-
-    The body of a CTE: every row of `rows` (a CTE over `parent`) whose `key` has a row
-    `parent` wrote since this model last read it (`built_since_consumed` on
-    `consumed_column`), that is all the rows of each key to rebuild; every row on a full
-    build. For the models that aggregate append-only charge lines by a key
-    (int_billed_codes_aggregated by encounter, int_claims_billed by claim).
--#}
-{% macro rows_of_keys_built_since_consumed(rows, key, parent, consumed_column) -%}
-    select *
-    from {{ rows }}
-    {%- if is_incremental() %}
-    where {{ rows }}.{{ key }} in (
-        select built.{{ key }}
-        from {{ rows }} as built
-        where {{ built_since_consumed('built', parent, consumed_column) }}
-    )
-    {%- endif %}
-{%- endmacro %}
-
-{#-
     Incremental strategy `replace_keys` (config: incremental_strategy='replace_keys',
     unique_key=<one column>, key_only_rows=<predicate>). Every key the night's rows carry is
     replaced whole: the table's rows of the key are deleted, then the night's rows are
@@ -364,7 +346,8 @@ stale_claims as (
     CTEs (with their trailing comma), one per (name, relation) pair of `ctes`: on an
     incremental run `name` holds the rows of `relation` whose `key` is in `keys_relation`
     (the keys the run rebuilds), on a full build every row. For the models rebuilt by key
-    from several inputs (int_encounter_codes_compared, int_documentation_gaps_identified).
+    (int_encounter_codes_compared, int_documentation_gaps_identified, and the aggregates of
+    charge lines by encounter or claim).
 -#}
 {% macro rows_of_keys(ctes, key, keys_relation) -%}
 {%- for name, relation in ctes %}

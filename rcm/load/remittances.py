@@ -32,6 +32,7 @@ stay pending (unrecorded), to load on a later run.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,10 +68,7 @@ def default_remittance_loader(validate_batch: Callable | None = None) -> Callabl
 
     # a chunk's batches parsed two at a time (60 of the M files, 159 MB: the parse 5.0-5.4
     # -> 4.4-4.5 s, peak RSS unchanged, docs/benchmarks.md)
-    workers = default_workers()
-
-    def parse(paths: list) -> Any:
-        return parse_835_files(paths, workers=workers)
+    parse = functools.partial(parse_835_files, workers=default_workers())
 
     def loader(con, files, load_run_id, validate_batch: Callable | None = validate_batch):
         return load_remittances(con, files, load_run_id, parse, validate_batch)

@@ -22,13 +22,17 @@ with all_charges as not materialized (
 
 ),
 
-charges as (
+{% if is_incremental() -%}
+encounters_with_new_lines as (
 
-    {{ rows_of_keys_built_since_consumed(
-        'all_charges', 'encounter_id', ref('stg_ehr__charges'), 'charges_build'
-    ) }}
+    select distinct new_charges.encounter_id
+    from all_charges as new_charges
+    where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
 
 ),
+{%- endif %}
+
+{{ rows_of_keys([('charges', 'all_charges')], 'encounter_id', 'encounters_with_new_lines') }}
 
 line_dx_codes as (
 

@@ -20,13 +20,17 @@ with all_charges as not materialized (
 
 ),
 
-charges as (
+{% if is_incremental() -%}
+claims_with_new_lines as (
 
-    {{ rows_of_keys_built_since_consumed(
-        'all_charges', 'claim_id', ref('stg_ehr__charges'), 'charges_build'
-    ) }}
+    select distinct new_charges.claim_id
+    from all_charges as new_charges
+    where {{ built_since_consumed('new_charges', ref('stg_ehr__charges'), 'charges_build') }}
 
 ),
+{%- endif %}
+
+{{ rows_of_keys([('charges', 'all_charges')], 'claim_id', 'claims_with_new_lines') }}
 
 claims as (
 
