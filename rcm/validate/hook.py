@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from rcm.validate.results import ValidationOutcome, record_results
+from rcm.validate.results import ValidationOutcome, record_many, record_results
 from rcm.validate.runner import validate_batch
 
 
@@ -57,8 +57,7 @@ def validate_files_and_record(
     )
     if outcome.by_file is None:
         return None
-    for file_outcome in outcome.by_file.values():
-        record_results(con, file_outcome)
+    record_many(con, outcome.by_file.values())  # the chunk's files in one insert
     return outcome.by_file
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 import validate_samples as samples
 
 from expectations import SUITES
-from rcm.validate import RESULTS_TABLE, record_results, validate_batch
+from rcm.validate import (
+    RESULTS_TABLE,
+    ValidationOutcome,
+    record_many,
+    record_results,
+    validate_batch,
+)
 from rcm.validate.results import RESULT_COLUMNS
 
 PHI_MARKERS = (
@@ -94,3 +102,77 @@ def test_unknown_extract_is_a_one_line_error(warehouse: duckdb.DuckDBPyConnectio
 
     with pytest.raises(RcmError, match="no expectation suite"):
         validate_batch(warehouse, "raw.charges", "lab_results", "x")
+
+
+def _row(load_id: str, n: int, **values) -> dict:
+    row = {
+        "load_id": load_id,
+        "extract": "charges",
+        "table_name": "scratch.load_batch",
+        "suite_name": "charges_suite",
+        "expectation_id": f"exp-{n}",
+        "expectation_type": "expect_column_values_to_be_in_set",
+        "column_name": "revenue_code",
+        "severity": "critical",
+        "success": True,
+        "element_count": 1000 + n,
+        "unexpected_count": 0,
+        "unexpected_percent": 0.0,
+        "observed_value": "0 unexpected of 1000 rows (0%)",
+        "raised_exception": False,
+        "exception_type": None,
+        "description": "revenue codes are known",
+        "run_at": dt.datetime(2026, 3, 1, 2, 0, n),
+        "validated_with": "run:charges-chunk-1",
+    }
+    return row | values
+
+
+def _outcome(load_id: str, rows: list[dict]) -> ValidationOutcome:
+    return ValidationOutcome(
+        load_id=load_id,
+        extract="charges",
+        table="scratch.load_batch",
+        suite_name="charges_suite",
+        success=all(r["success"] for r in rows),
+        has_critical_failure=False,
+        has_warning_failure=False,
+        results=rows,
+    )
+
+
+def test_record_many_stores_every_outcome_row_exactly() -> None:
+    """Several files' outcomes in one insert: every row as given, nulls, numpy numbers from
+    GX and a raised exception included, in order; nothing for outcomes without rows."""
+    first = [
+        _row("load-1", 0),
+        _row("load-1", 1, success=False, unexpected_count=7, unexpected_percent=0.7,
+             severity="warning", observed_value="7 unexpected of 1001 rows (0.7%)"),
+        _row("load-1", 2, element_count=None, unexpected_count=None, unexpected_percent=None,
+             observed_value="error", raised_exception=True, exception_type="BinderException",
+             success=False, column_name=None, description=None, validated_with=None),
+    ]  # fmt: skip
+    second = [
+        _row("load-2", 3, element_count=np.int64(5), unexpected_count=np.int64(1),
+             unexpected_percent=np.float64(20.0), success=np.bool_(False)),
+    ]  # fmt: skip
+    con = duckdb.connect()
+    outcomes = [_outcome("load-1", first), _outcome("load-0", []), _outcome("load-2", second)]
+    assert record_many(con, outcomes) == 4
+    stored = con.execute(
+        f"select {', '.join(RESULT_COLUMNS)} from {RESULTS_TABLE} order by expectation_id"
+    ).fetchall()
+    expected = [tuple(row[c] for c in RESULT_COLUMNS) for row in first + second]
+    assert stored == expected
+    assert [type(v) for v in stored[3][9:12]] == [int, int, float]
+    assert record_many(con, []) == 0
+    assert con.execute(f"select count(*) from {RESULTS_TABLE}").fetchone()[0] == 4
+
+
+def test_record_results_and_record_many_store_the_same_rows() -> None:
+    rows = [_row("load-1", n) for n in range(3)]
+    one, many = duckdb.connect(), duckdb.connect()
+    assert record_results(one, _outcome("load-1", rows)) == 3
+    assert record_many(many, [_outcome("load-1", rows[:1]), _outcome("load-1", rows[1:])]) == 3
+    query = f"select * from {RESULTS_TABLE} order by expectation_id"
+    assert one.execute(query).fetchall() == many.execute(query).fetchall()
