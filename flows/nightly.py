@@ -20,6 +20,7 @@ row waits beside the warehouse and lands in `ops.run_log` with the next publishe
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import importlib
 import os
@@ -30,7 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,29 +233,39 @@ def no_ca_bundle_for_plain_http() -> Iterator[None]:
     none: the temporary server), the CA file is one certificate of certifi's bundle
     (measured: 155 -> 86-90 ms of overhead per node, docs/benchmarks.md). With an
     `https://` API every setting is left as it is."""
-    with ExitStack() as stack:
-        url = (get_current_settings().api.url or "http://").lower()
-        try:
-            cafile = _one_certificate_file(stack) if url.startswith("http://") else None
-        except OSError:  # only a saving: the build goes on with Prefect's CA file as is
-            cafile = None
-        if cafile is not None:
-            stack.enter_context(temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: cafile}))
+    url = (get_current_settings().api.url or "http://").lower()
+    try:
+        cafile = _one_certificate_file() if url.startswith("http://") else None
+    except OSError:  # only a saving: the build goes on with Prefect's CA file as is
+        cafile = None
+    if cafile is None:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_API_SSL_CERT_FILE: cafile}):
         yield
 
 
-def _one_certificate_file(stack: ExitStack) -> str | None:
-    """A CA file with the first certificate of certifi's bundle, in a temporary folder the
-    stack removes; None when the bundle holds no PEM certificate."""
+_CA_FILE: list[str] = []  # the process's one-certificate file, once written
+
+
+def _one_certificate_file() -> str | None:
+    """A CA file with the first certificate of certifi's bundle (None when the bundle holds
+    no PEM certificate), written once per process into a temporary folder removed when the
+    process exits. It outlives the build: a node's task thread can still be reporting its
+    final state, with a new API client, after dbt has returned (seen under a profiler)."""
+    if _CA_FILE and Path(_CA_FILE[0]).is_file():
+        return _CA_FILE[0]
     import certifi
 
     pem = rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n"
     first = re.search(pem, Path(certifi.where()).read_bytes(), re.S)
     if first is None:
         return None
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rcm-prefect-ca-")))
+    folder = Path(tempfile.mkdtemp(prefix="rcm-prefect-ca-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     cafile = folder / "one-certificate.pem"
     cafile.write_bytes(first.group(0))
+    _CA_FILE[:] = [str(cafile)]
     return str(cafile)
 
 

@@ -9,6 +9,8 @@ certificate when the API is `http://`; with `https://` nothing changes.
 from __future__ import annotations
 
 import ssl
+import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -25,7 +27,10 @@ from prefect.settings import (
 )
 from prefect_dbt.core._tracker import NodeTaskTracker
 
+from flows import nightly
 from flows.nightly import no_ca_bundle_for_plain_http
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @task
@@ -75,14 +80,36 @@ def test_node_task_runs_load_one_certificate_over_plain_http(prefect_harness, mo
     assert all(cafile and "rcm-prefect-ca-" in cafile for cafile in in_node), in_node
 
 
-def test_the_file_holds_one_certificate_and_goes_away(prefect_harness):
+def test_the_file_holds_one_certificate_and_outlives_the_build(prefect_harness):
+    """A node's task thread can still open an API client after dbt returned: the file stays
+    (one per process, the same for every build) and the setting is restored."""
     before = PREFECT_API_SSL_CERT_FILE.value()
     with no_ca_bundle_for_plain_http():
         cafile = PREFECT_API_SSL_CERT_FILE.value()
         assert cafile != before
         assert _certificates(cafile) == 1
     assert PREFECT_API_SSL_CERT_FILE.value() == before
-    assert not Path(cafile).exists() and not Path(cafile).parent.exists()
+    assert _certificates(cafile) == 1
+    with no_ca_bundle_for_plain_http():
+        assert PREFECT_API_SSL_CERT_FILE.value() == cafile
+
+
+def test_the_file_goes_away_when_the_process_exits():
+    code = (
+        "from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL, "
+        "temporary_settings\n"
+        "from flows.nightly import no_ca_bundle_for_plain_http\n"
+        "with temporary_settings(updates={PREFECT_API_URL: 'http://127.0.0.1:9/api'}):\n"
+        "    with no_ca_bundle_for_plain_http():\n"
+        "        print(PREFECT_API_SSL_CERT_FILE.value())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    cafile = Path(done.stdout.strip().splitlines()[-1])
+    assert "rcm-prefect-ca-" in str(cafile)
+    assert not cafile.exists() and not cafile.parent.exists()
 
 
 def test_no_scratch_file_means_prefects_default(prefect_harness, monkeypatch):
@@ -93,6 +120,7 @@ def test_no_scratch_file_means_prefects_default(prefect_harness, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tempfile, "mkdtemp", no_space)
+    monkeypatch.setattr(nightly, "_CA_FILE", [])  # none written yet in this process
     before = PREFECT_API_SSL_CERT_FILE.value()
     with no_ca_bundle_for_plain_http():
         assert PREFECT_API_SSL_CERT_FILE.value() == before
