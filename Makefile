@@ -49,8 +49,11 @@ bench: setup ## benchmarks at the small sizes: load, rcm era vs pyx12, nightly S
 	$(BIN)/python benchmarks/bench_era.py
 	$(BIN)/python benchmarks/bench_nightly.py --size S
 
-bench-m: setup ## nightly at M, 1M encounters, both Prefect modes (1-2 hours, ~20 GB of disk)
-	$(BIN)/python benchmarks/bench_nightly.py --size M
+BENCH_M ?= /tmp/rcm-bench-m
+
+bench-m: setup ## nightly at M (1M encounters, both Prefect modes), then the least a night can take (2-3 hours, ~25 GB of disk in BENCH_M)
+	$(BIN)/python benchmarks/bench_nightly.py --size M --work $(BENCH_M) --keep --reuse
+	$(BIN)/python benchmarks/bench_budget.py --work $(BENCH_M)
 
 sample: setup ## regenerate the committed sample landing folder (fixed seed)
 	rm -rf data/sample/landing

@@ -97,6 +97,42 @@ print(json.dumps({"seconds": seconds, "bytes": warehouse.stat().st_size}))
 """
 
 
+DBT_FLOW = r"""
+import sys
+from pathlib import Path
+from flows.nightly import build_models
+
+print(build_models(Path(sys.argv[1]), full_refresh=False))
+"""
+
+
+def dbt_builds(warehouse: Path, folder: Path, env: dict[str, str], pairs: int) -> dict:
+    """An incremental night's `dbt build` (nothing new to read) on copies of `warehouse`:
+    the plain dbt command line and `build_models` (PrefectDbtRunner in a flow, each node a
+    Prefect task run), alternately; wall seconds of each."""
+    from flows.nightly import DBT_PROJECT_DIR, INCREMENTAL_BUILD
+
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    commands = {
+        "plain dbt": [str(bn.VENV_BIN / "dbt"), "--quiet", *INCREMENTAL_BUILD, *project],
+        "PrefectDbtRunner": [sys.executable, "-c", DBT_FLOW],
+    }
+    seconds: dict[str, list[float]] = {kind: [] for kind in commands}
+    for _ in range(pairs):
+        for kind, cmd in commands.items():
+            copy = folder / "dbt_build.duckdb"
+            shutil.copyfile(warehouse, copy)
+            run_env = {**env, "RCM_WAREHOUSE": str(copy), "PYTHONPATH": str(bn.ROOT)}
+            extra = [str(copy)] if cmd[0] == sys.executable else []
+            result = bn.measure(cmd + extra, run_env, folder / "dbt_build.log", bn.RUN_TIMEOUT)
+            copy.unlink(missing_ok=True)
+            Path(f"{copy}.wal").unlink(missing_ok=True)
+            if result.returncode:
+                raise SystemExit(f"{kind} build failed: {result.stderr.strip()[-800:]}")
+            seconds[kind].append(result.wall)
+    return seconds
+
+
 def _child(code: str, arg: str, log: Path) -> dict:
     cmd = [sys.executable, "-c", code, arg]
     result = bn.measure(cmd, os.environ.copy(), log, bn.RUN_TIMEOUT)
@@ -151,8 +187,15 @@ def _night(runs: list[dict], night: str) -> dict:
     return match[0]
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def markdown(info: dict) -> str:
     b, m, t = info["bounds"], info["measured"], info["tiny_nights"]
+    d = info["dbt_build"]
     f = info["floor"]
     lines = [
         f"`{info['command']}`, {info['started']}. Code: {info['code']}. "
@@ -174,6 +217,10 @@ def markdown(info: dict) -> str:
         f"| full night (server) | {m['full']:.1f} s | {t['full']:.1f} s | |",
         f"| incremental night (server) | {m['incremental']:.1f} s | {t['incremental']:.1f} s | |",
         f"| empty night (server) | {m['empty']:.1f} s | {t['empty']:.1f} s | |",
+        f"| the incremental night's `dbt build`, nothing new: plain dbt / PrefectDbtRunner "
+        f"(alternately) | | {' / '.join(f'{x:.1f}' for x in d['plain dbt'])} s against "
+        f"{' / '.join(f'{x:.1f}' for x in d['PrefectDbtRunner'])} s "
+        f"| {_median(d['PrefectDbtRunner']) - _median(d['plain dbt']):.1f} s |",
         "",
         "| target (issue #7) | least possible with this stack | measured | |",
         "|---|---|---|---|",
@@ -197,6 +244,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90, help="days of the landing (default 90)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--nightly-json", type=Path, help="bench_nightly's saved result")
+    parser.add_argument(
+        "--dbt-pairs", type=int, default=2, help="plain / Prefect dbt builds, alternately"
+    )
     args = parser.parse_args()
     work = args.work
     source, warehouse = work / "generated", work / "server" / "warehouse.duckdb"
@@ -237,6 +287,11 @@ def main() -> None:
     try:
         env = bn.prefect_env(home, server.api_url)
         tiny = bn.run_mode("server", tiny_source, first, last, folder / "tiny", env, server)
+        if all(r.status == "success" for r in tiny):
+            print("dbt build on the tiny warehouse: plain and through Prefect ...", flush=True)
+            tiny_warehouse = folder / "tiny" / "server" / "warehouse.duckdb"
+            info["dbt_build"] = dbt_builds(tiny_warehouse, folder, env, args.dbt_pairs)
+            print(f"  {info['dbt_build']}", flush=True)
     finally:
         server.stop()
     if any(r.status != "success" for r in tiny):
@@ -250,7 +305,6 @@ def main() -> None:
         "stages": {night: r.stages for night, r in tiny_by.items()},
     }
     print("working copies ...", flush=True)
-    tiny_warehouse = folder / "tiny" / "server" / "warehouse.duckdb"
     info["copy"] = {
         "size": working_copy(warehouse, folder / "copy.log"),
         "tiny": working_copy(tiny_warehouse, folder / "copy_tiny.log"),
