@@ -186,9 +186,9 @@ def record_many(con: duckdb.DuckDBPyConnection, outcomes: Iterable[ValidationOut
     """Append the rows of every outcome to ops.validation_results in one insert.
 
     One insert of a frame rather than a statement per row: DuckDB's `executemany` runs the
-    insert once per row, about 40 ms for one file's 23 rows on this machine, so recording
-    file by file took about 10 s of a night's load at 1M encounters (178 CSV files);
-    a chunk's files as one frame take a few milliseconds (docs/benchmarks.md).
+    insert once per row, 40-80 ms for one file's 23 rows on this machine, so recording
+    file by file took 10-14 s of a night's load at 1M encounters (178 CSV files); a
+    chunk's files as one frame take a few milliseconds (docs/benchmarks.md, item 25).
     """
     con.execute("create schema if not exists ops")
     con.execute(RESULTS_DDL)
