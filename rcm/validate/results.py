@@ -170,7 +170,7 @@ def record_results(con: duckdb.DuckDBPyConnection, outcome: ValidationOutcome) -
 
 
 # each results column as the frame holds it, and the Python type its values are given first
-# (GX can report numpy numbers; a frame built strictly from them would fail)
+# (a frame is built strictly: an int in the percent column, or a numpy number, would fail)
 _FRAME_TYPES: dict[str, tuple[Any, Any]] = {name: (pl.String, str) for name in RESULT_COLUMNS} | {
     "success": (pl.Boolean, bool),
     "raised_exception": (pl.Boolean, bool),

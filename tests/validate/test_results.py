@@ -18,7 +18,7 @@ from rcm.validate import (
     record_results,
     validate_batch,
 )
-from rcm.validate.results import RESULT_COLUMNS
+from rcm.validate.results import RESULT_COLUMNS, RESULTS_DDL
 
 PHI_MARKERS = (
     samples.PLANTED_PATIENT_ID,
@@ -169,10 +169,33 @@ def test_record_many_stores_every_outcome_row_exactly() -> None:
     assert con.execute(f"select count(*) from {RESULTS_TABLE}").fetchone()[0] == 4
 
 
-def test_record_results_and_record_many_store_the_same_rows() -> None:
-    rows = [_row("load-1", n) for n in range(3)]
+def test_one_insert_stores_what_a_statement_per_row_stored() -> None:
+    """The frame insert against the insert it replaced (DuckDB binding each row's values
+    as parameters): the same table, values and types, for rows of several outcomes with
+    nulls, a whole number in the percent column and a raised exception; `record_results`
+    is one outcome of it. (The row insert could not take numpy numbers; the frame can,
+    tested above.)"""
+    rows = [
+        _row("load-1", 0),
+        _row("load-1", 1, element_count=9, unexpected_count=2, unexpected_percent=22,
+             success=False),
+        _row("load-2", 2, element_count=None, unexpected_count=None, unexpected_percent=None,
+             raised_exception=True, exception_type="IOException", description=None),
+    ]  # fmt: skip
+    by_row = duckdb.connect()
+    by_row.execute("create schema ops")
+    by_row.execute(RESULTS_DDL)
+    placeholders = ", ".join("?" for _ in RESULT_COLUMNS)
+    by_row.executemany(
+        f"insert into {RESULTS_TABLE} ({', '.join(RESULT_COLUMNS)}) values ({placeholders})",
+        [tuple(row[c] for c in RESULT_COLUMNS) for row in rows],
+    )
     one, many = duckdb.connect(), duckdb.connect()
     assert record_results(one, _outcome("load-1", rows)) == 3
-    assert record_many(many, [_outcome("load-1", rows[:1]), _outcome("load-1", rows[1:])]) == 3
+    assert record_many(many, [_outcome("load-1", rows[:2]), _outcome("load-2", rows[2:])]) == 3
     query = f"select * from {RESULTS_TABLE} order by expectation_id"
-    assert one.execute(query).fetchall() == many.execute(query).fetchall()
+    expected = by_row.execute(query).fetchall()
+    assert one.execute(query).fetchall() == expected
+    assert many.execute(query).fetchall() == expected
+    schema = f"describe {RESULTS_TABLE}"
+    assert many.execute(schema).fetchall() == by_row.execute(schema).fetchall()
